@@ -1,0 +1,101 @@
+"""Let torch>=2.6's ``weights_only=True`` loader read mmengine checkpoints.
+
+torch 2.6 changed ``torch.load``'s default to ``weights_only=True``; mmengine
+0.10.7 stores a ``MessageHub`` state (``HistoryBuffer`` objects holding numpy
+arrays) and numpy scalars in its checkpoints, which that loader refuses, so
+``--resume`` and ``load_from`` fail with an ``UnpicklingError``.
+
+Instead of switching the safety off, we add exactly the classes mmengine
+writes to torch's allow-list (``torch.serialization.add_safe_globals``).
+Arbitrary pickled objects are still refused.
+"""
+import numpy as np
+import torch
+
+_DONE = False
+
+
+def _numpy_globals():
+    items = [np.ndarray, np.dtype]
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    items += [_reconstruct, scalar]
+    # dtype classes (numpy >= 1.25 has numpy.dtypes)
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        items += [getattr(dtypes, n) for n in dir(dtypes)
+                  if n.endswith('DType') and isinstance(getattr(dtypes, n), type)]
+    items += [np.float64, np.float32, np.float16, np.int64, np.int32,
+              np.int16, np.int8, np.uint8, np.bool_]
+    return items
+
+
+def _mmengine_globals():
+    from mmengine.logging.history_buffer import HistoryBuffer
+    items = [HistoryBuffer]
+    try:
+        from mmengine.config import ConfigDict
+        items.append(ConfigDict)
+    except ImportError:  # pragma: no cover
+        pass
+    return items
+
+
+def allow_mmengine_checkpoint_globals() -> None:
+    """Allow-list the (few) non-tensor types mmengine writes in checkpoints."""
+    global _DONE
+    if _DONE:
+        return
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:  # torch < 2.4 loads everything anyway
+        _DONE = True
+        return
+    import collections
+    add(_numpy_globals() + _mmengine_globals() +
+        [collections.OrderedDict, collections.defaultdict])
+    _DONE = True
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, truncated or not a torch checkpoint."""
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Fail early, naming the file, when a checkpoint cannot be read.
+
+    torch>=1.6 checkpoints are zip archives: a truncated file (e.g. a save
+    killed half-way) has no readable central directory, a foreign file has
+    none at all. Legacy (pre-zip) pickles are accepted and left to
+    ``torch.load``.
+    """
+    import os
+    import zipfile
+    if path.startswith(('http://', 'https://', 'torchvision://', 'open-mmlab://',
+                        'mmcls://', 'pavi://', 's3://')):
+        return
+    if not os.path.isfile(path):
+        raise CheckpointError(f'Checkpoint file not found: {path!r}')
+    size = os.path.getsize(path)
+    if size == 0:
+        raise CheckpointError(f'Checkpoint file {path!r} is empty')
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError) as e:
+            raise CheckpointError(
+                f'Checkpoint file {path!r} is corrupt or truncated ({e})') from e
+        if not any(n.endswith('data.pkl') for n in names):
+            raise CheckpointError(
+                f'{path!r} is a zip archive but not a torch checkpoint '
+                '(no data.pkl inside)')
+        return
+    with open(path, 'rb') as f:
+        head = f.read(2)
+    # Legacy torch.save files start with a pickle protocol marker (0x80).
+    if head[:1] != b'\x80':
+        raise CheckpointError(
+            f'{path!r} is not a torch checkpoint (expected a zip archive '
+            'written by torch.save) or it is truncated')
