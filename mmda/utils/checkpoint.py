@@ -32,9 +32,30 @@ def _numpy_globals():
     return items
 
 
+def _history_buffer_getattr(obj, name):
+    """Stand-in for ``getattr`` while unpickling mmengine checkpoints.
+
+    ``HistoryBuffer.__getstate__`` stores its statistics methods, which pickle
+    as ``getattr(HistoryBuffer, 'mean')``. Allow-listing the real ``getattr``
+    would let a crafted file reach arbitrary attributes; this one resolves
+    only HistoryBuffer's statistics methods.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean'} | set(
+        HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(HistoryBuffer, name)
+    import pickle
+    raise pickle.UnpicklingError(
+        f'mmda checkpoint loader: refusing getattr({obj!r}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed')
+
+
 def _mmengine_globals():
     from mmengine.logging.history_buffer import HistoryBuffer
-    items = [HistoryBuffer]
+    items = [HistoryBuffer,
+             (_history_buffer_getattr, '__builtin__.getattr'),
+             (_history_buffer_getattr, 'builtins.getattr')]
     try:
         from mmengine.config import ConfigDict
         items.append(ConfigDict)

@@ -14,6 +14,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     """
     from mmseg.utils import register_all_modules as mmseg_register_all_modules
     mmseg_register_all_modules(init_default_scope=False)
+    # mmseg's own helper skips its visualization package; child registries
+    # do not trigger their parents' lazy imports, so import it here.
+    import mmseg.visualization  # noqa: F401
 
     import mmda.datasets  # noqa: F401
     import mmda.engine  # noqa: F401
