@@ -142,3 +142,23 @@ def test_dist_train_two_processes_gloo(tmp_path):
     assert "dist_cfg: {'backend': 'gloo'}" in out, out[-3000:]
     assert 'Distributed training: True' in out
     assert 'GPU number: 2' in out  # mmengine's name for the world size
+
+
+def test_diverging_run_stops_cleanly_and_keeps_last_checkpoint(tmp_path):
+    """lr=1e12 blows the weights up after the first steps: later steps are
+    skipped, training stops after max_nonfinite_steps with a clear message,
+    and the last checkpoint written is complete and loadable."""
+    proc = run([
+        sys.executable, 'tools/train.py', CFG, '--work-dir', str(tmp_path),
+        '--cfg-options', 'train_cfg.max_iters=40',
+        'default_hooks.checkpoint.interval=1', 'max_nonfinite_steps=3',
+        'optim_wrapper.optimizer.lr=1e12', *FAST
+    ], check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert 'NonFiniteLossError' in out and '3 consecutive' in out, out[-3000:]
+    assert 'optimizer step skipped' in out
+    last = (tmp_path / 'last_checkpoint').read_text().strip()
+    ckpt = torch.load(last, map_location='cpu')
+    assert 0 < ckpt['meta']['iter'] < 40
+    assert set(ckpt) >= {'state_dict', 'optimizer', 'message_hub'}

@@ -77,14 +77,14 @@ def main():
     # enable automatic-mixed-precision training
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper == 'AmpOptimWrapper':
+        if optim_wrapper in ('AmpOptimWrapper', 'GuardedAmpOptimWrapper'):
             print_log(
                 'AMP training is already enabled in your config.',
                 logger='current',
                 level=logging.WARNING)
-        elif optim_wrapper == 'OptimWrapperDict':
+        elif 'optimizer' not in cfg.optim_wrapper:  # one wrapper per network
             for v in cfg.optim_wrapper.values():
-                if isinstance(v, dict):
+                if isinstance(v, dict) and 'optimizer' in v:
                     v['type'] = 'AmpOptimWrapper'
                     v.setdefault('loss_scale', 'dynamic')
         else:
@@ -109,6 +109,8 @@ def main():
         from mmda.utils.checkpoint import check_checkpoint_file
         check_checkpoint_file(cfg.load_from)
 
+    from mmda.engine.optim_wrappers.nonfinite_guard import apply_nonfinite_guard
+    apply_nonfinite_guard(cfg)
     prepare_cfg_for_device(cfg)
     if args.launcher != 'none':
         setup_cpu_distributed(cfg)

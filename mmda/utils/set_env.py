@@ -23,8 +23,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmda.evaluation  # noqa: F401
     import mmda.models  # noqa: F401
     import mmda.visualization  # noqa: F401
+    from .atomic_io import install_atomic_local_backend
     from .checkpoint import allow_mmengine_checkpoint_globals
     allow_mmengine_checkpoint_globals()
+    install_atomic_local_backend()
 
     if init_default_scope:
         never_created = DefaultScope.get_current_instance() is None \

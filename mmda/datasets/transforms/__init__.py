@@ -1,0 +1,2 @@
+from .mix_transforms import (ClassMixTransform, CowMixTransform,  # noqa: F401
+                             CutMixTransform)

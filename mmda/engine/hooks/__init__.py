@@ -1,0 +1,2 @@
+from .ema_teacher_hook import EMATeacherHook  # noqa: F401
+from .ramp_hook import ConfidenceRampHook  # noqa: F401

@@ -1,0 +1,157 @@
+"""Skip optimizer steps whose loss or gradients are not finite.
+
+A NaN/Inf loss back-propagated into the student would then flow into the EMA
+teacher and the discriminators and silently ruin the run. The guarded
+wrappers check every loss passed to ``backward`` (and the gradients before
+``step``); a bad step is skipped (gradients cleared, nothing updated), counted
+in the log as ``nonfinite_skipped``, and after ``max_consecutive`` bad steps in
+a row training stops with :class:`NonFiniteLossError` — the checkpoints already
+written are from good steps and stay intact.
+
+Under DDP the finiteness flag is all-reduced so every rank skips together
+(otherwise one rank would wait forever in the gradient all-reduce).
+
+``tools/train.py`` switches ``OptimWrapper``/``AmpOptimWrapper`` (also inside
+an ``OptimWrapperDict`` config) to these guarded versions; the count is set by
+the top-level config key ``max_nonfinite_steps`` (default 10, 0 disables the
+guard).
+"""
+import torch
+import torch.distributed as dist
+from mmengine.logging import print_log
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+from mmda.registry import OPTIM_WRAPPERS
+
+
+class NonFiniteLossError(RuntimeError):
+    """Too many consecutive optimizer steps with a non-finite loss/gradient."""
+
+
+def _all_finite(flag: bool) -> bool:
+    if dist.is_available() and dist.is_initialized():
+        t = torch.tensor([1.0 if flag else 0.0])
+        if dist.get_backend() == 'nccl':
+            t = t.cuda()
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return bool(t.item() > 0)
+    return flag
+
+
+class _GuardMixin:
+
+    def _init_guard(self, max_consecutive: int) -> None:
+        if max_consecutive < 1:
+            raise ValueError(
+                f'max_consecutive must be >= 1, got {max_consecutive}')
+        self.max_consecutive = max_consecutive
+        self._bad_in_step = False
+        self.consecutive_bad = 0
+        self.total_skipped = 0
+
+    def _grads_finite(self) -> bool:
+        grads = [p.grad for g in self.optimizer.param_groups for p in g['params']
+                 if p.grad is not None]
+        if not grads:
+            return True
+        norms = torch._foreach_norm(grads)
+        return bool(torch.isfinite(torch.stack(norms)).all())
+
+    def backward(self, loss: torch.Tensor, **kwargs) -> None:
+        ok = _all_finite(bool(torch.isfinite(loss.detach()).all()))
+        if not ok:
+            self._bad_in_step = True
+            self._inner_count += 1  # keep accumulation bookkeeping aligned
+            return
+        super().backward(loss, **kwargs)
+
+    def _skip_or_count(self, grads_ok: bool) -> bool:
+        """Return True when this step must be skipped."""
+        bad = self._bad_in_step or not grads_ok
+        self._bad_in_step = False
+        if not bad:
+            self.consecutive_bad = 0
+            return False
+        self.consecutive_bad += 1
+        self.total_skipped += 1
+        self.message_hub.update_scalar('train/nonfinite_skipped',
+                                       self.total_skipped)
+        print_log(
+            f'non-finite loss or gradient: optimizer step skipped '
+            f'({self.consecutive_bad} in a row, {self.total_skipped} in total)',
+            logger='current', level=30)
+        self.optimizer.zero_grad()
+        if self.consecutive_bad >= self.max_consecutive:
+            raise NonFiniteLossError(
+                f'{self.consecutive_bad} consecutive optimizer steps had a '
+                'non-finite loss or gradient (limit max_nonfinite_steps='
+                f'{self.max_consecutive}); training stopped. The last '
+                'checkpoint in the work dir was written before these steps. '
+                'Lower the learning rate or check the data/labels.')
+        return True
+
+
+@OPTIM_WRAPPERS.register_module()
+class GuardedOptimWrapper(_GuardMixin, OptimWrapper):
+    """:class:`OptimWrapper` that skips non-finite steps (see module doc)."""
+
+    def __init__(self, *args, max_consecutive: int = 10, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_guard(max_consecutive)
+
+    def step(self, **kwargs) -> None:
+        grads_ok = _all_finite(self._grads_finite())
+        if self._skip_or_count(grads_ok):
+            return
+        super().step(**kwargs)
+
+
+@OPTIM_WRAPPERS.register_module()
+class GuardedAmpOptimWrapper(_GuardMixin, AmpOptimWrapper):
+    """:class:`AmpOptimWrapper` that skips steps with a non-finite loss.
+
+    Overflowing *gradients* are already handled by the loss scaler, so only
+    the loss is checked here.
+    """
+
+    def __init__(self, *args, max_consecutive: int = 10, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_guard(max_consecutive)
+
+    def step(self, **kwargs) -> None:
+        if self._skip_or_count(True):
+            return
+        super().step(**kwargs)
+
+
+_GUARDED = {
+    'OptimWrapper': 'GuardedOptimWrapper',
+    'AmpOptimWrapper': 'GuardedAmpOptimWrapper',
+}
+
+
+def apply_nonfinite_guard(cfg) -> None:
+    """Switch the config's optim wrapper(s) to the guarded versions.
+
+    Handles a single wrapper and a dict of wrappers (several optimizers).
+    ``cfg.max_nonfinite_steps`` (default 10) sets the limit; 0 disables.
+    """
+    limit = cfg.get('max_nonfinite_steps', 10)
+    if not limit:
+        return
+    ow = cfg.get('optim_wrapper', None)
+    if ow is None:
+        return
+
+    def upgrade(wrapper):
+        t = wrapper.get('type', 'OptimWrapper')
+        if t in _GUARDED:
+            wrapper['type'] = _GUARDED[t]
+            wrapper.setdefault('max_consecutive', limit)
+
+    if 'optimizer' in ow:
+        upgrade(ow)
+    else:
+        for value in ow.values():
+            if isinstance(value, dict) and 'optimizer' in value:
+                upgrade(value)

@@ -1,0 +1,114 @@
+"""Exponential moving average (mean teacher) update.
+
+``theta_t <- alpha_i * theta_t + (1 - alpha_i) * theta_s`` with the warm start
+``alpha_i = min(1 - 1 / (i + 1), alpha)`` of the DACS code
+(``update_ema_variables``; METHODS.md "Student / teacher"), ``i`` being the
+number of teacher updates done so far. ``alpha_0 = 0`` makes the teacher a
+copy of the student at the first update; while ``1 - 1/(i+1) < alpha`` the
+teacher is the plain average of all student versions seen.
+
+The arithmetic runs through multi-tensor ``torch._foreach_*`` kernels (no
+Python loop doing arithmetic per parameter).
+"""
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    """Strip DataParallel / DistributedDataParallel / mmengine wrappers."""
+    try:
+        from mmengine.model import is_model_wrapper
+    except ImportError:  # pragma: no cover
+        is_model_wrapper = None
+    while True:
+        if isinstance(module, (nn.DataParallel,
+                               nn.parallel.DistributedDataParallel)) or (
+                                   is_model_wrapper is not None
+                                   and is_model_wrapper(module)):
+            module = module.module
+        else:
+            return module
+
+
+def ema_alpha(alpha: float, step: int) -> float:
+    """The DACS warm-start coefficient ``min(1 - 1 / (step + 1), alpha)``."""
+    if step < 0:
+        raise ValueError(f'ema step must be >= 0, got {step}')
+    return min(1.0 - 1.0 / (step + 1), alpha)
+
+
+def _paired(teacher: nn.Module, student: nn.Module, average_buffers: bool
+            ) -> Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]:
+    """Pair teacher/student tensors by name.
+
+    Returns:
+        tuple: (teacher tensors to average, matching student tensors,
+        teacher tensors to copy, matching student tensors).
+    """
+    t_params = dict(teacher.named_parameters())
+    s_params = dict(student.named_parameters())
+    t_bufs = dict(teacher.named_buffers())
+    s_bufs = dict(student.named_buffers())
+    for kind, t_named, s_named in (('parameters', t_params, s_params),
+                                   ('buffers', t_bufs, s_bufs)):
+        if t_named.keys() != s_named.keys():
+            only_t = sorted(set(t_named) - set(s_named))[:5]
+            only_s = sorted(set(s_named) - set(t_named))[:5]
+            raise ValueError(f'ema_update: teacher and student have different '
+                             f'{kind} (only in teacher: {only_t}, only in '
+                             f'student: {only_s})')
+    avg_t, avg_s, copy_t, copy_s = [], [], [], []
+    for is_buffer, t_named, s_named in ((False, t_params, s_params),
+                                        (True, t_bufs, s_bufs)):
+        for name, t in t_named.items():
+            s = s_named[name]
+            if t.shape != s.shape:
+                raise ValueError(f'ema_update: shape mismatch for {name!r}: '
+                                 f'teacher {tuple(t.shape)} vs student '
+                                 f'{tuple(s.shape)}')
+            if t.is_floating_point() and (average_buffers or not is_buffer):
+                avg_t.append(t)
+                avg_s.append(s if s.dtype == t.dtype else s.to(t.dtype))
+            else:
+                copy_t.append(t)
+                copy_s.append(s)
+    return avg_t, avg_s, copy_t, copy_s
+
+
+@torch.no_grad()
+def ema_update(teacher: nn.Module,
+               student: nn.Module,
+               alpha: float,
+               step: int,
+               average_buffers: bool = True) -> float:
+    """Update ``teacher`` in place towards ``student``.
+
+    Args:
+        teacher (nn.Module): the EMA model (same architecture as
+            ``student``); model wrappers are unwrapped.
+        student (nn.Module): the trained model; model wrappers are unwrapped.
+        alpha (float): EMA coefficient (DACS: 0.99; Scherer et al.: 0.999).
+        step (int): number of teacher updates done before this one (0 for
+            the first update).
+        average_buffers (bool): average floating-point buffers (BatchNorm
+            running statistics) like the parameters; if ``False`` they are
+            copied from the student. Integer buffers (e.g.
+            ``num_batches_tracked``) are always copied.
+
+    Returns:
+        float: the coefficient ``alpha_i`` that was used.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f'ema_update: alpha must be in [0, 1], got {alpha}')
+    teacher, student = _unwrap(teacher), _unwrap(student)
+    a = ema_alpha(alpha, int(step))
+    tf, sf, ti, si = _paired(teacher, student, average_buffers)
+    if tf:
+        # t + (1 - a) * (s - t) = a * t + (1 - a) * s
+        torch._foreach_lerp_(tf, sf, 1.0 - a)
+    if ti:
+        torch._foreach_copy_(ti, si)
+    return a
