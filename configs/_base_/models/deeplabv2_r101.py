@@ -1,0 +1,47 @@
+# DeepLab-v2 with a ResNet-101 backbone (Chen et al., TPAMI 2018), the model of
+# DACS, ASS and most UDA papers (METHODS.md "Models").
+# Backbone: torchvision-layout ResNet-101 (7x7 stem, stride on the 3x3 conv),
+# dilations 2 and 4 in the last two stages -> output stride 8.
+# Head: DLV2Head = sum of four 3x3 dilated convs (rates 6, 12, 18, 24) straight
+# to class logits. The AdaptSegNet / DACS code effectively uses rates 6 and 12
+# only: override ``model.decode_head.dilations=(6, 12)`` to reproduce it (and
+# see deeplabv2_r101_coco.py for their COCO-pretrained Caffe variant).
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    size=(512, 512),
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(
+        type='ResNet',
+        depth=101,
+        num_stages=4,
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4),
+        out_indices=(3, ),
+        style='pytorch',
+        contract_dilation=False,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        # ImageNet weights from torchvision; DACS/AdaptSegNet start from the
+        # COCO-pretrained DeepLab checkpoint instead (deeplabv2_r101_coco.py).
+        init_cfg=dict(
+            type='Pretrained', checkpoint='torchvision://resnet101')),
+    decode_head=dict(
+        type='DLV2Head',
+        in_channels=2048,
+        in_index=-1,
+        dilations=(6, 12, 18, 24),
+        num_classes=19,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

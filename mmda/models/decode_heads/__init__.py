@@ -1,0 +1,4 @@
+from .dlv2_head import DLV2Head
+from .fcn8s_head import FCN8sHead, bilinear_upsample_weight
+
+__all__ = ['DLV2Head', 'FCN8sHead', 'bilinear_upsample_weight']
