@@ -1,0 +1,48 @@
+# Scale-invariant examples, GTA5 -> Cityscapes, VGG16-FCN8s (Subhani & Ali,
+# ECCV 2020: 47.5 mIoU). METHODS.md "Scale-invariant examples":
+# CE + 0.1 * focal (gamma 3) on the examples, CE on the source, SGD lr 1e-6,
+# momentum 0.9, wd 5e-4, batch 1, 2 epochs per round, 4 patches of 256x512
+# from 512x1024 target images.
+#
+# Start from a GTA5-trained FCN8s, e.g.
+#   python tools/train.py configs/sie/gta2city_fcn8s_vgg16.py \
+#       --cfg-options load_from=work_dirs/source_only_fcn8s/iter_XXXX.pth
+# Note: the authors' released code optimises VGG with Adam(0.9, 0.99),
+# lr 1e-6 (biases x2) and no weight decay; METHODS.md specifies SGD, kept here.
+# For the code's variant use
+#   optim_wrapper.optimizer="dict(type='Adam',lr=1e-6,betas=(0.9,0.99))"
+_base_ = [
+    '../_base_/models/fcn8s_vgg16.py',
+    '../_base_/datasets/gta.py',
+    './sie_cityscapes_base.py',
+]
+model = dict(
+    decode_head=dict(loss_decode=[
+        # authors' CrossEntropy2d averages over the non-ignored pixels
+        dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+             avg_non_ignore=True, loss_name='loss_ce'),
+        dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
+             loss_name='loss_focal'),
+    ]))
+# Source: GTA5 at 1280x720 (the authors' image size), batch 1. The sampler
+# must be DefaultSampler: every round restarts the source stream.
+sie_source_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=(1280, 720), keep_ratio=False),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='GTA5Dataset',
+        data_root='data/gta/',
+        ann_file='train.txt',
+        pipeline=sie_source_pipeline))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=1e-6, momentum=0.9, weight_decay=5e-4),
+    clip_grad=None)
