@@ -1,0 +1,71 @@
+# Semi-supervised GTA5 -> Cityscapes for ASS (Wang et al. 2020, §3, §5;
+# METHODS.md "ASS"): all labelled GTA5 images (source), a seeded random
+# subset T_L of `num_labeled` labelled Cityscapes train images and the
+# unlabelled rest T_U. Following AdaptSegNet (the code ASS builds on, §4.1):
+# GTA5 resized to 1280x720 and Cityscapes to 1024x512 (w x h), whole images,
+# batch 1 per stream, no other augmentation; evaluation on Cityscapes val at
+# 1024x512 with predictions resized to the full-resolution labels.
+# Prepare GTA5 with tools/dataset_converters/gta.py and Cityscapes with
+# mmseg's converter (gtFine *_labelTrainIds.png).
+#
+# The labelled subset is chosen by `num_labeled` + `split_seed`, or listed in
+# `split_file`; SaveLabeledSplitHook writes it to {work_dir}/labeled_split.txt
+# (pass that file as split_file to repeat a run with the same images).
+gta_root = 'data/gta/'
+cityscapes_root = 'data/cityscapes/'
+source_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=(1280, 720), keep_ratio=False),
+    dict(type='PackSegInputs'),
+]
+# T_L and T_U share this pipeline (T_U labels are never used by the model).
+target_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=False),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+cityscapes_train = dict(
+    type='CityscapesDataset',
+    data_root=cityscapes_root,
+    data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
+    pipeline=target_train_pipeline)
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='SemiTargetUDADataset',
+        source=dict(
+            type='GTA5Dataset',
+            data_root=gta_root,
+            ann_file='train.txt',
+            data_prefix=dict(img_path='images', seg_map_path='labels'),
+            pipeline=source_train_pipeline),
+        target=cityscapes_train,
+        # ASS Table 1: 50, 100, 200, 500, 1000 or 'all' (2975) images
+        num_labeled=100,
+        split_file=None,
+        split_seed=0,
+        unlabeled='rest'))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CityscapesDataset',
+        data_root=cityscapes_root,
+        data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

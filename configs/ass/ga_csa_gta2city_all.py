@@ -1,0 +1,4 @@
+# ASS GA+CSA, GTA5 -> Cityscapes with all labelled Cityscapes images:
+# 69.1 mIoU in Table 1 of Wang et al. 2020.
+_base_ = './ga_csa_r101_gta2city_base.py'
+train_dataloader = dict(dataset=dict(num_labeled='all'))

@@ -1,0 +1,4 @@
+# ASS GA+FCSA, GTA5 -> Cityscapes with 200 labelled Cityscapes images:
+# 56.4 mIoU in Table 1 of Wang et al. 2020.
+_base_ = './ga_fcsa_r101_gta2city_base.py'
+train_dataloader = dict(dataset=dict(num_labeled=200))

@@ -1,0 +1,4 @@
+# ASS GA, GTA5 -> Cityscapes with 0 labelled Cityscapes images (no labelled target image: unsupervised, AdaptSegNet-like):
+# 42.4 mIoU in Table 1 of Wang et al. 2020.
+_base_ = './ga_r101_gta2city_base.py'
+train_dataloader = dict(dataset=dict(num_labeled=0))

@@ -1,0 +1,40 @@
+# ASS Table 1 "Oracle": the same DeepLab-v2 ResNet-101 (COCO init) trained
+# only on the labelled Cityscapes subset T_L (no source, no adaptation), with
+# the segmentor optimiser and schedule of the ASS configs.
+_base_ = [
+    '../_base_/models/deeplabv2_r101_coco.py',
+    '../_base_/datasets/ass_city_labeled.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    data_preprocessor=dict(
+        mean=[104.00698793, 116.66876762, 122.67891434],
+        std=[1.0, 1.0, 1.0],
+        bgr_to_rgb=False,
+        size=None,
+        size_divisor=8))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(
+        type='SGD', lr=2.5e-4, momentum=0.9, weight_decay=5e-4,
+        nesterov=True),
+    paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}),
+    clip_grad=None)
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=250000,
+         by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=150000,
+                 val_interval=5000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=5000,
+        max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [dict(type='SaveLabeledSplitHook')]
