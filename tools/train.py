@@ -111,6 +111,13 @@ def main():
 
     from mmda.engine.optim_wrappers.nonfinite_guard import apply_nonfinite_guard
     apply_nonfinite_guard(cfg)
+    # label/class-count checks with errors naming the file (sanity_check=False
+    # in a config turns them off)
+    if cfg.get('sanity_check', True):
+        hooks = list(cfg.get('custom_hooks', None) or [])
+        if not any(h.get('type') == 'SanityCheckHook' for h in hooks):
+            hooks.append(dict(type='SanityCheckHook'))
+        cfg.custom_hooks = hooks
     prepare_cfg_for_device(cfg)
     if args.launcher != 'none':
         setup_cpu_distributed(cfg)
