@@ -1,0 +1,65 @@
+# GTA5 (labelled source) -> Cityscapes (unlabelled target), DACS thesis setting
+# (tranheden_olsson2020 thesis §4.1.3; METHODS.md "DACS"):
+# - GTA5 images resized to 760x1280 (HxW), Cityscapes to 512x1024;
+# - random 512x512 crops of both, batch 2 + 2, no other augmentation (§3.4,
+#   §4.1.2: "we do not use any [augmentation] for the Cityscapes dataset";
+#   colour jitter and blur are applied to the mixed images in the segmentor);
+# - evaluation on Cityscapes val at 512x1024 (predictions resized back to the
+#   full-resolution labels).
+# Prepare GTA5 with tools/dataset_converters/gta.py (train ids, train.txt and
+# the rare-class statistics) and Cityscapes with mmseg's converter
+# (gtFine *_labelTrainIds.png).
+crop_size = (512, 512)
+gta_root = 'data/gta/'
+cityscapes_root = 'data/cityscapes/'
+source_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=(1280, 760), keep_ratio=False),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackSegInputs'),
+]
+target_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=False),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='UDADataset',
+        source=dict(
+            type='GTA5Dataset',
+            data_root=gta_root,
+            ann_file='train.txt',
+            pipeline=source_train_pipeline),
+        target=dict(
+            type='CityscapesDataset',
+            data_root=cityscapes_root,
+            data_prefix=dict(
+                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
+            pipeline=target_train_pipeline)))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CityscapesDataset',
+        data_root=cityscapes_root,
+        data_prefix=dict(
+            img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

@@ -1,0 +1,65 @@
+# Semi-supervised Cityscapes for ClassMix (thesis §3.2, §4.1.2): a labelled
+# subset (UDADataset "source") and the unlabelled rest ("target") of
+# Cityscapes train, both resized to 512x1024 (no crop, no other augmentation:
+# "As for augmentations other than mixing, we do not use any for the
+# Cityscapes dataset"), batch 2 labelled + 2 unlabelled.
+# The split files are written by
+#   python tools/misc/make_semi_splits.py cityscapes data/cityscapes \
+#       --fractions 1/30 1/8 1/4 --seed 0
+# (-> data/cityscapes/splits/1-8_seed0_labeled.txt / _unlabeled.txt);
+# the configs in configs/classmix/ set `split`.
+cityscapes_root = 'data/cityscapes/'
+split = '1-8_seed0'
+img_scale = (1024, 512)
+labeled_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='PackSegInputs'),
+]
+unlabeled_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='UDADataset',
+        source=dict(
+            type='CityscapesDataset',
+            data_root=cityscapes_root,
+            ann_file=f'splits/{split}_labeled.txt',
+            data_prefix=dict(
+                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
+            pipeline=labeled_pipeline),
+        target=dict(
+            type='CityscapesDataset',
+            data_root=cityscapes_root,
+            ann_file=f'splits/{split}_unlabeled.txt',
+            data_prefix=dict(
+                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
+            pipeline=unlabeled_pipeline)))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CityscapesDataset',
+        data_root=cityscapes_root,
+        data_prefix=dict(
+            img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

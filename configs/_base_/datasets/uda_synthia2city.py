@@ -1,0 +1,25 @@
+# SYNTHIA RAND_CITYSCAPES (labelled source) -> Cityscapes (unlabelled target),
+# DACS thesis setting (§4.1.3): SYNTHIA kept at its 760x1280 size, Cityscapes
+# resized to 512x1024, random 512x512 crops, batch 2 + 2.
+# SYNTHIA has no terrain, truck and train: report the 16-class mIoU (and the
+# 13-class one without wall, fence, pole) from the per-class IoUs
+# (METHODS.md "Dataset formats").
+# Prepare SYNTHIA with tools/dataset_converters/synthia.py.
+_base_ = './uda_gta2city.py'
+crop_size = (512, 512)
+synthia_root = 'data/synthia/'
+source_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=(1280, 760), keep_ratio=False),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    dataset=dict(
+        source=dict(
+            _delete_=True,
+            type='SynthiaDataset',
+            data_root=synthia_root,
+            ann_file='train.txt',
+            pipeline=source_train_pipeline)))

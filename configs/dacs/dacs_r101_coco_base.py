@@ -1,0 +1,59 @@
+# DACS model part shared by the GTA5/SYNTHIA -> Cityscapes configs (not a
+# complete config: combine it with a dataset, runtime and schedule base).
+# Tranheden, Olsson et al., "DACS: Domain Adaptation via Cross-domain Mixed
+# Sampling" / thesis tranheden_olsson2020 (ch. 3, §4.1.3), METHODS.md "DACS".
+_base_ = ['../_base_/models/deeplabv2_r101_coco.py']
+# Inputs as the DACS code feeds its COCO-pretrained Caffe DeepLab-v2: BGR,
+# ImageNet mean subtracted, no std scaling ("normalisation ... with respect
+# to the mean of the pretraining dataset (ImageNet)", thesis §4.1.3; DACS
+# code IMG_MEAN). The colour jitter then also sees BGR images, as in their
+# code.
+dacs_data_preprocessor = dict(
+    type='UDADataPreProcessor',
+    mean=[104.00698793, 116.66876762, 122.67891434],
+    std=[1.0, 1.0, 1.0],
+    bgr_to_rgb=False,
+    size=(512, 512),
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    _delete_=True,
+    type='DACS',
+    segmentor={{_base_.model}},
+    data_preprocessor=dacs_data_preprocessor,
+    # mean teacher for the pseudo-labels (thesis §2.5.5); DACS evaluates the
+    # student (METHODS.md "Which network is evaluated").
+    teacher=True,
+    eval_model='student',
+    # InterMix: ClassMix masks from the source ground truth, half of the
+    # classes present (thesis §3.1, §3.2, Algorithm 1).
+    mix=dict(type='ClassMix', proportion=0.5),
+    mix_domain='inter',
+    # colour jitter and Gaussian blur of the mixed images, each with
+    # probability 0.5 (thesis §3.4, §5.2.1), blur sigma U(0.15, 1.15),
+    # kernel 0.1 x image size (§3.4), jitter strength 0.2 (METHODS.md).
+    strong_aug=dict(
+        type='StrongAugmentation',
+        color_jitter_p=0.5,
+        color_jitter_s=0.2,
+        blur_p=0.5,
+        blur_sigma=(0.15, 1.15),
+        blur_kernel_ratio=0.1),
+    # threshold-proportional ("uniform") weight, tau = 0.968 (thesis §2.5.4
+    # eq. 2.15, §3.2); lambda_u0 = 1 (§4.1.2).
+    pseudo_label=dict(mode='threshold_uniform', threshold=0.968),
+    soft_targets=False,
+    dist_align=None,
+    mix_loss_weight=1.0)
+# Each submodule with trainable parameters (the student) gets its own DDP;
+# the model's own train_step runs (several backward passes, one step).
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+custom_hooks = [
+    # teacher EMA alpha = 0.99 with the warm start min(1 - 1/(i+1), alpha)
+    # (thesis §2.5.5, DACS code; METHODS.md "Student / teacher").
+    dict(type='EMATeacherHook', alpha=0.99, interval=1),
+    dict(type='UDAVisualizationHook', interval=5000, max_samples=2),
+]

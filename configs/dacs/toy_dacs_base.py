@@ -1,0 +1,69 @@
+# DACS on the embedded toy benchmark: model, schedule and hooks (not a
+# complete config; toy_dacs.py and toy_dacs_night.py add the data).
+# The method is the thesis' DACS (ClassMix InterMix, colour jitter + blur
+# with p 0.5, EMA teacher alpha 0.99); adapted to a from-scratch tiny model:
+# Adam 1e-3 / poly over 600 iterations (the toy baselines' optimisation) and
+# a constant pseudo-label weight (see below) -- tools/benchmarks/dacs_toy.py
+# measures the table.
+_base_ = [
+    '../_base_/models/deeplabv2_tiny.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    _delete_=True,
+    type='DACS',
+    segmentor={{_base_.model}},
+    teacher=True,
+    eval_model='student',
+    mix=dict(type='ClassMix', proportion=0.5),
+    mix_domain='inter',
+    strong_aug=dict(
+        type='StrongAugmentation',
+        color_jitter_p=0.5,
+        color_jitter_s=0.2,
+        blur_p=0.5,
+        blur_sigma=(0.15, 1.15),
+        blur_kernel_ratio=0.1),
+    # Tuned for the toy (tools/benchmarks/dacs_toy.py): the tiny from-scratch
+    # model's teacher rarely reaches the thesis' 0.968 confidence, so the
+    # threshold-uniform weight (eq. 2.15) stays at 0.1-0.2 and starves the
+    # target loss (seed 0: 35.4 mIoU vs 34.5 source-only); the constant
+    # weight 1 of the thesis' ablation (Table 5.1, "constant") closes the
+    # gap. The thesis default is toy_dacs_threshold_uniform.py.
+    pseudo_label=dict(mode='none', threshold=0.968),
+    soft_targets=False,
+    dist_align=None,
+    mix_loss_weight=1.0)
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+# Optimisation of the toy source-only/oracle baselines
+# (configs/source_only/toy_*.py): Adam 1e-3 with poly decay, for a tiny model
+# trained from scratch (the paper's SGD 2.5e-4 assumes a pretrained ResNet).
+max_iters = 600
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters,
+         by_epoch=False)
+]
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=max_iters,
+        max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [
+    dict(type='EMATeacherHook', alpha=0.99, interval=1),
+    dict(type='UDAVisualizationHook', interval=250, max_samples=2),
+]
+randomness = dict(seed=0)

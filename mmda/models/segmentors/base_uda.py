@@ -1,0 +1,324 @@
+"""Base class of the domain-adaptation segmentors: a student, an optional mean
+teacher, and a training step of several forward/backward passes followed by a
+single optimizer step."""
+import copy
+from collections import OrderedDict
+from contextlib import contextmanager, nullcontext
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmengine.dist import get_rank
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapper
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.utils import OptSampleList, SampleList
+from torch import Tensor
+
+from mmda.registry import MODELS
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a (DDP) model wrapper, or the module itself."""
+    return module.module if is_model_wrapper(module) else module
+
+
+@MODELS.register_module()
+class BaseUDASegmentor(BaseSegmentor):
+    """Student (+ optional EMA teacher) around any mmseg segmentor.
+
+    ``train_step`` of this base class trains the student on the source half
+    of the batch only (a source-only baseline that reads the same
+    :class:`~mmda.datasets.UDADataset` batches); methods such as
+    :class:`~mmda.models.DACS` override :meth:`forward_train`.
+
+    The teacher is updated by :class:`mmda.engine.EMATeacherHook` after the
+    optimizer step; its update counter is the buffer ``ema_step`` so that it
+    is saved in checkpoints and survives ``--resume`` (METHODS.md, shared
+    machinery). The buffer ``uda_iter`` counts training steps (iteration
+    dependent ramps and the per-iteration random generator of
+    :meth:`iter_generator` use it).
+
+    Under DDP use ``model_wrapper_cfg=dict(type=
+    'MMSeparateDistributedDataParallel', ...)``: mmengine then wraps
+    ``student`` alone in DDP (the teacher has no trainable parameters) and
+    calls this module's own ``train_step``. The student must therefore be
+    called through its forward (``self.student(x, samples, mode=...)``);
+    other attributes are read from :attr:`student_module`.
+
+    Args:
+        segmentor (dict): config of the student, any mmseg segmentor (e.g.
+            ``EncoderDecoder``); its own ``data_preprocessor`` is unused.
+        teacher (bool | dict): False for no teacher; True for a deep copy of
+            the student; a dict builds the teacher from that config (it must
+            have the student's architecture; the student's weights are
+            copied in). Teacher parameters never require gradients.
+        eval_model (str): the network used by ``val_step``/``test_step``/
+            ``predict``: ``'student'`` (DACS) or ``'teacher'`` (Scherer et
+            al.). Defaults to ``'student'``.
+        data_preprocessor (dict, optional): defaults to the segmentor's
+            ``data_preprocessor`` with type ``UDADataPreProcessor``; a
+            ``SegDataPreProcessor`` config is turned into a
+            ``UDADataPreProcessor`` with the same arguments.
+        train_cfg (dict, optional): method options (unused by the base).
+        test_cfg (dict, optional): unused (the student's ``test_cfg``
+            applies).
+        init_cfg (dict, optional): initialisation config.
+    """
+
+    def __init__(self,
+                 segmentor: dict,
+                 teacher: Union[bool, dict] = False,
+                 eval_model: str = 'student',
+                 data_preprocessor: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if not isinstance(segmentor, dict) or 'type' not in segmentor:
+            raise TypeError(
+                f'{type(self).__name__}: `segmentor` must be a model config '
+                'dict with a `type` (e.g. the EncoderDecoder of '
+                f'configs/_base_/models/*.py), got {segmentor!r:.200}')
+        if eval_model not in ('student', 'teacher'):
+            raise ValueError(f'{type(self).__name__}: eval_model must be '
+                             f"'student' or 'teacher', got {eval_model!r}")
+        if eval_model == 'teacher' and not teacher:
+            raise ValueError(f"{type(self).__name__}: eval_model='teacher' "
+                             'needs teacher=True (or a teacher config)')
+        if data_preprocessor is None:
+            seg_dp = segmentor.get('data_preprocessor', None)
+            data_preprocessor = dict(type='UDADataPreProcessor')
+            if seg_dp is not None:
+                data_preprocessor.update(
+                    {k: v for k, v in dict(seg_dp).items() if k != 'type'})
+        seg_types = ('SegDataPreProcessor', 'mmseg.SegDataPreProcessor')
+        if isinstance(data_preprocessor, dict) and \
+                data_preprocessor.get('type') in seg_types:
+            # e.g. the top-level ``data_preprocessor`` of a model base config,
+            # which mmengine's Runner puts into the model config: same
+            # arguments, applied to both halves of UDA batches
+            data_preprocessor = dict(data_preprocessor,
+                                     type='UDADataPreProcessor')
+        if isinstance(data_preprocessor, dict):
+            # built from mmda's registry (finds mmda's and mmseg's types
+            # without a default scope)
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.train_cfg = dict(train_cfg or {})
+        self.test_cfg = dict(test_cfg or {})
+        self.eval_model = eval_model
+
+        # ConfigDict: mmseg segmentors read e.g. ``test_cfg.mode``
+        self.student = MODELS.build(ConfigDict(copy.deepcopy(segmentor)))
+        if teacher is True:
+            self.teacher = copy.deepcopy(self.student)
+        elif isinstance(teacher, dict):
+            self.teacher = MODELS.build(ConfigDict(copy.deepcopy(teacher)))
+            self._copy_student_to_teacher(strict_error=True)
+        elif teacher is False or teacher is None:
+            self.teacher = None
+        else:
+            raise TypeError(f'{type(self).__name__}: teacher must be a bool '
+                            f'or a segmentor config dict, got {teacher!r}')
+        if self.teacher is not None:
+            self.teacher.requires_grad_(False)
+            self.teacher.eval()
+
+        self.register_buffer('ema_step', torch.zeros((), dtype=torch.long))
+        self.register_buffer('uda_iter', torch.zeros((), dtype=torch.long))
+        # Visualisation: UDAVisualizationHook sets ``vis_requested``; the
+        # training step then stores detached CPU tensors in ``vis_data``.
+        self.vis_requested = False
+        self.vis_data: Optional[Dict[str, Tensor]] = None
+        self._generators: Dict[str, torch.Generator] = {}
+        self._n_backward = 0
+
+    # ------------------------------------------------------------- modules
+    @property
+    def student_module(self) -> nn.Module:
+        """The student, unwrapped from DDP."""
+        return unwrap(self.student)
+
+    @property
+    def teacher_module(self) -> Optional[nn.Module]:
+        return None if self.teacher is None else unwrap(self.teacher)
+
+    @property
+    def eval_module(self) -> nn.Module:
+        if self.eval_model == 'teacher':
+            return self.teacher_module
+        return self.student_module
+
+    @property
+    def align_corners(self) -> bool:
+        return self.student_module.align_corners
+
+    @property
+    def num_classes(self) -> int:
+        return self.student_module.num_classes
+
+    @property
+    def out_channels(self) -> int:
+        return self.student_module.out_channels
+
+    @property
+    def decode_head(self) -> nn.Module:
+        return self.eval_module.decode_head
+
+    def _copy_student_to_teacher(self, strict_error: bool = False) -> None:
+        if self.teacher is None:
+            return
+        s_state = self.student_module.state_dict()
+        t_state = self.teacher_module.state_dict()
+        bad = [k for k in s_state
+               if k not in t_state or t_state[k].shape != s_state[k].shape]
+        bad += [k for k in t_state if k not in s_state]
+        if bad:
+            raise ValueError(
+                f'{type(self).__name__}: the teacher config must have the '
+                f'student\'s architecture; mismatched keys: {bad[:10]}')
+        self.teacher_module.load_state_dict(s_state)
+
+    def init_weights(self) -> None:
+        """Initialise the student and start the teacher as its copy."""
+        super().init_weights()
+        with torch.no_grad():
+            self._copy_student_to_teacher()
+
+    def train(self, mode: bool = True) -> 'BaseUDASegmentor':
+        """Set the training mode; the teacher always stays in eval mode."""
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()
+        return self
+
+    # ------------------------------------------------------- eval / predict
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        return self.eval_module.extract_feat(inputs)
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        return self.eval_module.encode_decode(inputs, batch_img_metas)
+
+    def predict(self, inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Predict with :attr:`eval_model` (``'student'`` or ``'teacher'``)."""
+        return self.eval_module.predict(inputs, data_samples)
+
+    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
+        return self.eval_module._forward(inputs, data_samples)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Supervised loss of the student (source only)."""
+        return self.student(inputs, data_samples, mode='loss')
+
+    # ------------------------------------------------------------ training
+    @staticmethod
+    def rename_losses(losses: Dict[str, Tensor], prefix: str,
+                      strip: str = 'decode.') -> Dict[str, Tensor]:
+        """``{'decode.loss_ce': x}`` -> ``{prefix + 'loss_ce': x}``."""
+        out = OrderedDict()
+        for k, v in losses.items():
+            if strip and k.startswith(strip):
+                k = k[len(strip):]
+            out[prefix + k] = v
+        return out
+
+    @contextmanager
+    def no_sync_student(self):
+        """Skip the DDP gradient all-reduce of the student (its gradients are
+        reduced by the last backward pass of the step)."""
+        ctx = self.student.no_sync() if hasattr(self.student, 'no_sync') \
+            else nullcontext()
+        with ctx:
+            yield
+
+    def backward(self, loss: Tensor, optim_wrapper: OptimWrapper) -> None:
+        """Back-propagate one of several losses of a training step.
+
+        ``OptimWrapper.backward`` counts every call as one update of its
+        gradient-accumulation counter; several backward passes make a single
+        update here, so the count is corrected and re-added once in
+        :meth:`optimizer_step`. The loss is scaled for gradient accumulation
+        (``optim_wrapper.scale_loss``) and by the AMP loss scaler
+        (``AmpOptimWrapper.backward``).
+        """
+        optim_wrapper.backward(optim_wrapper.scale_loss(loss))
+        optim_wrapper._inner_count -= 1
+        self._n_backward += 1
+
+    def optimizer_step(self, optim_wrapper: OptimWrapper) -> None:
+        """One optimizer step after the backward passes of this iteration."""
+        if self._n_backward == 0:
+            raise RuntimeError(f'{type(self).__name__}: no backward pass in '
+                               'this training step')
+        self._n_backward = 0
+        optim_wrapper._inner_count += 1
+        if optim_wrapper.should_update():
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
+
+    def iter_generator(self, device: torch.device) -> torch.Generator:
+        """A generator seeded from (seed, iteration, rank).
+
+        The random choices of a training step (mix masks, augmentation
+        parameters) depend on the iteration only, not on the history of the
+        global RNG, so a run resumed from a checkpoint draws the same values
+        as an uninterrupted run. The seed is ``train_cfg['seed']`` or, by
+        default, ``torch.initial_seed()`` (mmengine's ``randomness.seed``,
+        also restored on resume).
+        """
+        seed = self.train_cfg.get('seed', None)
+        if seed is None:
+            seed = torch.initial_seed()
+        key = str(device)
+        g = self._generators.get(key)
+        if g is None:
+            g = torch.Generator(device=device)
+            self._generators[key] = g
+        mixed = (int(seed) * 1_000_003 + int(self.uda_iter) * 7_919 +
+                 get_rank() * 104_729) % (2**63 - 1)
+        g.manual_seed(mixed)
+        return g
+
+    def stash_vis(self, **tensors: Tensor) -> None:
+        """Keep detached CPU copies of tensors for the visualisation hook
+        (only on iterations where it asked for them)."""
+        if not self.vis_requested:
+            return
+        data = self.vis_data if self.vis_data is not None else {}
+        for k, v in tensors.items():
+            if v is not None:
+                data[k] = v.detach().float().cpu()
+        self.vis_data = data
+
+    def forward_train(self, data: dict,
+                      optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """Losses of one step; call :meth:`backward` for each of them.
+
+        The base class trains the student on the source half only.
+        """
+        with optim_wrapper.optim_context(self):
+            losses = self.student(data['inputs'], data['data_samples'],
+                                  mode='loss')
+        loss, log_vars = self.parse_losses(
+            self.rename_losses(losses, 'src.'))
+        self.backward(loss, optim_wrapper)
+        return log_vars
+
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """Pre-process, run :meth:`forward_train` (several forward/backward
+        passes) and make one optimizer step; returns the log variables."""
+        if not isinstance(optim_wrapper, OptimWrapper):
+            raise TypeError(f'{type(self).__name__}.train_step expects one '
+                            f'OptimWrapper, got {type(optim_wrapper)}')
+        self._n_backward = 0
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+        log_vars = self.forward_train(data, optim_wrapper)
+        self.optimizer_step(optim_wrapper)
+        self.uda_iter += 1
+        return log_vars
