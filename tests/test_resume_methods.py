@@ -45,8 +45,8 @@ METHODS = {
         'custom_hooks.1.ramps.0.end_iter=4',
         'custom_hooks.1.ramps.1.end_iter=4',
     ], ('student.', 'teacher.'), ('ema_step', 'uda_iter')),
-    # the same with the two global-RNG draws switched off (translator noise,
-    # student dropout): exact, which pins the xfail above on those draws
+    # the same with the two global-RNG draws (translator noise, student
+    # dropout) switched off
     'mean_teacher_no_global_rng': ('configs/mean_teacher/toy_full.py', [
         'custom_hooks.1.ramps.1.begin=2',
         'custom_hooks.1.ramps.0.end_iter=4',
@@ -107,19 +107,8 @@ def assert_same(a, b):
     assert n > 0
 
 
-_MT_REASON = (
-    'MeanTeacherUDA draws the FixedDay2Night sensor noise '
-    '(mmda/models/uda/night_augmentation.py, torch.randn_like) and the '
-    "student's dropout masks from the global torch RNG, which mmengine "
-    're-seeds on resume (only the model\'s per-iteration generator '
-    'iter_generator() is resume-safe): fork the global RNG seeded from the '
-    'iteration in BaseUDASegmentor.train_step (see the reliability report)')
-
-
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize('method', [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=_MT_REASON))
-    if m == 'mean_teacher' else m for m in sorted(METHODS)])
+@pytest.mark.parametrize('method', sorted(METHODS))
 def test_half_resume_half_equals_uninterrupted(method, tmp_path):
     config, extra, prefixes, counters = METHODS[method]
     full, half = tmp_path / 'full', tmp_path / 'half'

@@ -318,7 +318,15 @@ class BaseUDASegmentor(BaseSegmentor):
         self._n_backward = 0
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
-        log_vars = self.forward_train(data, optim_wrapper)
+        # Ops that draw from the global RNG inside a step (dropout, noise
+        # augmentations) get a state derived from (seed, iteration, rank):
+        # a resumed run then replays exactly the uninterrupted run's draws.
+        devices = [torch.cuda.current_device()] \
+            if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            step_seed = int(self.iter_generator('cpu').initial_seed()) + 1
+            torch.manual_seed(step_seed % (2**63 - 1))
+            log_vars = self.forward_train(data, optim_wrapper)
         self.optimizer_step(optim_wrapper)
         self.uda_iter += 1
         return log_vars
