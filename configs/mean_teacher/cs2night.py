@@ -1,0 +1,99 @@
+# Mean-teacher domain extension, Cityscapes (day) -> night (Scherer et al.,
+# DeLTA 2021, §3.3, §4.2; METHODS.md "Mean-teacher domain extension"):
+# full method, Table 1 row "SSL + CycleGAN + FL - (CS + Day2Night (CS) + DZ +
+# BDD)" (reported 68.2 CS / 56.5 Nighttime Driving mIoU).
+# - DeepLab-v2 VGG16 (LargeFOV, dropout 0.5 after fc6 and fc7) student and
+#   EMA teacher (alpha 0.999); the teacher is evaluated (§4.2);
+# - supervised CE on day images and their on-the-fly day->night translation
+#   G_ST(x_s) by the frozen EMA generator of configs/cyclegan/city2night.py
+#   (CycleGAN + feature loss);
+# - consistency (squared error of softmax maps, masked by teacher confidence
+#   >= rho) on night (A_w vs A_s: noise + colour jitter) and on day
+#   (x_s to the teacher vs G_ST(x_s) to the student); dropout in the student
+#   only for these passes;
+# - rho linear 0.5 -> 0.9 over training; lambda_ssl 0 during a 10k-iteration
+#   warm-up, then linear 50 -> 100 (ConfidenceRampHook);
+# - Adam lr 1e-4 (constant: no schedule is given), 50k iterations, 256x256
+#   crops of 512x1024 images, 4 day (+4 translated) + 4 night per iteration.
+# Checkpoints needed (nothing is downloaded):
+#   checkpoints/vgg16_deeplab_largefov_mmda.pth  (see deeplabv2_vgg16.py)
+#   checkpoints/cyclegan_fl_city2night.pth: the final checkpoint of
+#     python tools/train.py configs/cyclegan/city2night.py
+_base_ = [
+    '../_base_/models/deeplabv2_vgg16.py',
+    '../_base_/datasets/mt_cs2night.py',
+    '../_base_/default_runtime.py',
+]
+crop_size = (256, 256)
+# Used by the UDA data pre-processor (pads training crops to this size).
+data_preprocessor = dict(size=crop_size)
+translator = dict(
+    type='Day2NightTranslator',
+    generator=dict(
+        type='ResnetGenerator',
+        base_channels=64,
+        num_blocks=9,
+        upsample_mode='bilinear_conv',
+        norm_cfg=dict(type='IN')),
+    checkpoint='checkpoints/cyclegan_fl_city2night.pth',
+    ema=True,
+    direction='a2b')
+model = dict(
+    _delete_=True,
+    type='MeanTeacherUDA',
+    segmentor={{_base_.model}},
+    teacher=True,
+    eval_model='teacher',
+    translator=translator,
+    sup_day=True,
+    sup_translated=True,
+    night_consistency=True,
+    day_consistency=True,
+    # A_w / A_s (the paper names the kind, not the strength: ours)
+    weak_aug=dict(
+        type='NightAugmentation', noise_std=(0.0, 3.0), brightness=0.1,
+        contrast=0.1, saturation=0.1, hue=0.02),
+    strong_aug=dict(
+        type='NightAugmentation', noise_std=(0.0, 12.0), brightness=0.4,
+        contrast=0.4, saturation=0.4, hue=0.1),
+    confidence_threshold=0.5,  # scheduled by ConfidenceRampHook
+    ssl_weight=0.0,  # scheduled by ConfidenceRampHook
+    consistency_loss=dict(type='MaskedConsistencyLoss', reduction='mean'),
+    consistency_size='logits',
+    night_mask_input='clean',
+    student_dropout=True)
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+max_iters = 50000
+warmup_iters = 10000
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.0),
+    clip_grad=None)
+param_scheduler = []
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=5000,
+        max_keep_ckpts=2, save_best='night/mIoU', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [
+    dict(type='EMATeacherHook', alpha=0.999, interval=1),
+    dict(
+        type='ConfidenceRampHook',
+        ramps=[
+            # rho: 0.5 -> 0.9 linearly over the whole training (§4.2)
+            dict(attr='confidence_threshold', start=0.5, end=0.9),
+            # lambda_ssl: no SSL loss in the warm-up, then 50 -> 100 (§4.2)
+            dict(attr='ssl_weight', start=50.0, end=100.0,
+                 begin=warmup_iters, warmup_value=0.0),
+        ]),
+]
+randomness = dict(seed=0)

@@ -1,0 +1,82 @@
+# Mean-teacher domain extension on the embedded toy benchmark (toy "source"
+# day -> toy "night"): model, schedule and hooks of the toy configs
+# (toy_full.py adds the classifier dropout; toy_source_only.py,
+# toy_translated.py, toy_translated_only.py switch parts of the method
+# off). The method is cs2night.py's; the scale is a CPU toy:
+# - tiny DeepLab-v2 (configs/_base_/models/deeplabv2_tiny.py); toy_full.py
+#   adds dropout 0.1 before the classifier (DeepLab-LargeFOV has 0.5 after
+#   fc7; the student's perturbation in the consistency passes);
+# - G_ST: FixedDay2Night, a fixed stand-in for the CycleGAN generator (the
+#   global darkening, tint and sensor noise of the toy night renderer; see
+#   mmda/models/uda/night_augmentation.py), so no generator has to be trained
+#   first. A trained toy generator (configs/cyclegan/toy_day2night.py) is
+#   used with
+#     --cfg-options model.translator.type=Day2NightTranslator ...
+# - Adam lr 1e-3 with poly decay from scratch (the toy source-only recipe),
+#   600 iterations; the paper's proportions scaled to the schedule: warm-up
+#   20% of training (10k of 50k), rho 0.5 -> 0.9 over training, lambda_ssl
+#   50 -> 100 after the warm-up; EMA alpha 0.99 (0.999 averages over ~1000
+#   steps, longer than this whole schedule).
+_base_ = [
+    '../_base_/models/deeplabv2_tiny.py',
+    '../_base_/datasets/mt_toy_day2night.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    _delete_=True,
+    type='MeanTeacherUDA',
+    segmentor={{_base_.model}},
+    teacher=True,
+    eval_model='teacher',
+    translator=dict(type='FixedDay2Night'),
+    sup_day=True,
+    sup_translated=True,
+    night_consistency=True,
+    day_consistency=True,
+    weak_aug=dict(
+        type='NightAugmentation', noise_std=(0.0, 3.0), brightness=0.1,
+        contrast=0.1, saturation=0.1, hue=0.02),
+    strong_aug=dict(
+        type='NightAugmentation', noise_std=(0.0, 12.0), brightness=0.4,
+        contrast=0.4, saturation=0.4, hue=0.1),
+    confidence_threshold=0.5,
+    ssl_weight=0.0,
+    consistency_loss=dict(type='MaskedConsistencyLoss', reduction='mean'),
+    consistency_size='logits',
+    night_mask_input='clean',
+    student_dropout=True)
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+max_iters = 600
+warmup_iters = 120
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters,
+         by_epoch=False)
+]
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=max_iters,
+        max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [
+    dict(type='EMATeacherHook', alpha=0.99, interval=1),
+    dict(
+        type='ConfidenceRampHook',
+        ramps=[
+            dict(attr='confidence_threshold', start=0.5, end=0.9),
+            dict(attr='ssl_weight', start=50.0, end=100.0,
+                 begin=warmup_iters, warmup_value=0.0),
+        ]),
+]
+randomness = dict(seed=0)

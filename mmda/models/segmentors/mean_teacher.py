@@ -1,0 +1,403 @@
+"""Mean-teacher domain extension day -> night (Scherer et al., DeLTA 2021).
+
+One training step (§3.3, eq. 12-16; METHODS.md "Mean-teacher domain
+extension"), batches of :class:`~mmda.datasets.UDADataset` with labelled day
+images ``x_s`` (source) and unlabelled night images ``x_t`` (target):
+
+1. ``G_ST(x_s)``: the frozen day->night generator (``translator``, e.g.
+   :class:`~mmda.models.translators.Day2NightTranslator`) translates the day
+   batch on the fly; it never receives gradients.
+2. Supervised loss (eq. 12): cross-entropy of the student on ``x_s`` and on
+   ``G_ST(x_s)`` with the same labels, **without dropout** ("No dropout is
+   performed [...] when the student receives an image for the supervised
+   loss computation"). Both views go through the student as one batch
+   (the paper's batches hold day, translated and night images) and the loss
+   is rescaled so that it is the *sum* of the two per-view means.
+3. Self-supervised consistency (eq. 14-15), skipped while ``ssl_weight`` is
+   0 (the 10k-iteration warm-up, set by ``ConfidenceRampHook``):
+
+   * night: teacher on ``A_w(x_t)`` vs student on ``A_s(x_t)`` (weak and
+     strong Gaussian noise + colour jitter, :class:`NightAugmentation`);
+   * day: teacher on ``x_s`` vs student on ``G_ST(x_s)``;
+
+   squared error between the softmax maps, masked per pixel where the
+   teacher's maximum probability is >= ``confidence_threshold`` (rho). The
+   mask of the night term is taken from the teacher on the *unaugmented*
+   ``x_t`` as written in eq. 15 (``night_mask_input='weak'`` uses
+   ``A_w(x_t)`` and saves a forward pass). The student runs these passes
+   **with dropout** (Tarvainen & Valpola); the teacher never uses dropout
+   (always in eval mode).
+4. ``L = L_sup + ssl_weight * L_ssl`` (eq. 16), one optimizer step; the
+   teacher is updated afterwards by ``EMATeacherHook`` (alpha 0.999, §4.2).
+
+The teacher is evaluated by default (§4.2, "For stabilization, we report
+results of our teacher model").
+
+Ablation switches (Table 1): ``sup_day`` / ``sup_translated`` (train on day,
+translated or both), the translator's checkpoint (CycleGAN with or without
+feature loss), ``day_consistency`` / ``night_consistency`` (full SSL = both).
+"""
+from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.optim import OptimWrapper
+from mmseg.models.utils import resize
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.dropout import _DropoutNd
+from torch.profiler import record_function
+
+from mmda.registry import MODELS
+from ..uda.night_augmentation import STRONG_NIGHT_AUG, WEAK_NIGHT_AUG
+from .base_uda import BaseUDASegmentor
+
+
+@contextmanager
+def dropout_enabled(module: nn.Module, enabled: bool):
+    """Switch every dropout layer of ``module`` to train (``enabled``) or
+    eval mode for the duration of the block, leaving all other layers (e.g.
+    BatchNorm) as they are; the previous modes are restored afterwards."""
+    layers = [m for m in module.modules() if isinstance(m, _DropoutNd)]
+    modes = [m.training for m in layers]
+    try:
+        for m in layers:
+            m.training = bool(enabled)
+        yield layers
+    finally:
+        for m, mode in zip(layers, modes):
+            m.training = mode
+
+
+@contextmanager
+def frozen_bn_stats(module: nn.Module, frozen: bool = True):
+    """Keep the running statistics of every BatchNorm layer of ``module``
+    unchanged for the duration of the block (momentum 0: batch statistics
+    are still used for normalisation in training mode)."""
+    layers = [m for m in module.modules() if isinstance(m, _BatchNorm)] \
+        if frozen else []
+    momenta = [m.momentum for m in layers]
+    counts = [m.num_batches_tracked.clone()
+              if m.num_batches_tracked is not None else None for m in layers]
+    try:
+        for m in layers:
+            m.momentum = 0.0
+        yield
+    finally:
+        for m, mom, cnt in zip(layers, momenta, counts):
+            m.momentum = mom
+            if cnt is not None:
+                m.num_batches_tracked.copy_(cnt)
+
+
+@MODELS.register_module()
+class MeanTeacherUDA(BaseUDASegmentor):
+    """Mean-teacher domain extension with day->night translation.
+
+    Args:
+        segmentor (dict): the student config (e.g. DeepLabV2-VGG16,
+            ``configs/_base_/models/deeplabv2_vgg16.py``).
+        teacher (bool | dict): the EMA teacher (always needed: it is the
+            evaluated network and the consistency target).
+        eval_model (str): ``'teacher'`` (default, §4.2) or ``'student'``.
+        translator (dict, optional): the frozen day->night generator G_ST,
+            a module mapping normalised batches to normalised batches
+            (``Day2NightTranslator`` with a CycleGAN checkpoint, or the toy
+            stand-in ``FixedDay2Night``). Needed by ``sup_translated`` and
+            ``day_consistency``.
+        sup_day (bool): CE on the day images ``x_s`` (eq. 12, first term).
+        sup_translated (bool): CE on ``G_ST(x_s)`` (eq. 12, second term).
+        night_consistency (bool): the night term of eq. 15.
+        day_consistency (bool): the day term of eq. 15.
+        weak_aug (dict): A_w, a :class:`NightAugmentation` config; its
+            ``mean``/``std`` default to the data pre-processor's.
+        strong_aug (dict): A_s, likewise.
+        confidence_threshold (float): rho of eq. 14 (scheduled 0.5 -> 0.9 by
+            ``ConfidenceRampHook``, §4.2).
+        ssl_weight (float): lambda_ssl of eq. 16 (scheduled 0 during the
+            warm-up, then 50 -> 100, §4.2). The SSL passes are skipped while
+            it is 0.
+        consistency_loss (dict): ``MaskedConsistencyLoss`` config (its
+            ``reduction``; the threshold is :attr:`confidence_threshold`).
+        consistency_size (str): ``'logits'`` compares the softmax maps at the
+            output resolution of the network (stride 8; §4.3: "we use a lower
+            dimensional feature map for the loss calculation"), ``'image'``
+            upsamples them to the input size first.
+        night_mask_input (str): ``'clean'`` (eq. 15: mask from the teacher
+            on ``x_t``) or ``'weak'`` (from ``A_w(x_t)``).
+        student_dropout (bool): dropout in the student's consistency passes
+            (True, §3.3); never in its supervised passes.
+        consistency_bn_stats (str): ``'update'`` (default): the student's
+            consistency pass updates the BatchNorm running statistics like
+            any training pass; ``'frozen'``: it normalises with its batch
+            statistics but leaves the running statistics (which the EMA
+            teacher inherits and evaluation uses) to the supervised pass.
+            The paper does not say; see configs/mean_teacher/toy_mt_base.py.
+        ignore_index (int): ignored label value.
+        data_preprocessor, train_cfg, test_cfg, init_cfg: as
+            :class:`BaseUDASegmentor` (``train_cfg=dict(seed=...)`` fixes
+            the per-iteration generator of the augmentations).
+    """
+
+    def __init__(self,
+                 segmentor: dict,
+                 teacher=True,
+                 eval_model: str = 'teacher',
+                 translator: Optional[dict] = None,
+                 sup_day: bool = True,
+                 sup_translated: bool = True,
+                 night_consistency: bool = True,
+                 day_consistency: bool = True,
+                 weak_aug: Optional[dict] = WEAK_NIGHT_AUG,
+                 strong_aug: Optional[dict] = STRONG_NIGHT_AUG,
+                 confidence_threshold: float = 0.5,
+                 ssl_weight: float = 50.0,
+                 consistency_loss: dict = dict(
+                     type='MaskedConsistencyLoss', reduction='mean'),
+                 consistency_size: str = 'logits',
+                 night_mask_input: str = 'clean',
+                 student_dropout: bool = True,
+                 consistency_bn_stats: str = 'update',
+                 ignore_index: int = 255,
+                 data_preprocessor: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if not teacher:
+            raise ValueError('MeanTeacherUDA: needs a teacher (teacher=True):'
+                             ' it gives the consistency targets and is '
+                             'evaluated (Scherer et al. §4.2)')
+        super().__init__(
+            segmentor=segmentor,
+            teacher=teacher,
+            eval_model=eval_model,
+            data_preprocessor=data_preprocessor,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg)
+        if not (sup_day or sup_translated):
+            raise ValueError('MeanTeacherUDA: at least one of sup_day and '
+                             'sup_translated must be True (no labelled loss '
+                             'otherwise)')
+        if (sup_translated or day_consistency) and translator is None:
+            raise ValueError(
+                'MeanTeacherUDA: sup_translated / day_consistency use '
+                "G_ST(x_s) and need `translator` (e.g. dict(type='Day2Night"
+                "Translator', generator=..., checkpoint=...)); set both to "
+                'False for a model trained on day images only')
+        if consistency_size not in ('logits', 'image'):
+            raise ValueError("MeanTeacherUDA: consistency_size must be "
+                             f"'logits' or 'image', got {consistency_size!r}")
+        if consistency_bn_stats not in ('update', 'frozen'):
+            raise ValueError('MeanTeacherUDA: consistency_bn_stats must be '
+                             f"'update' or 'frozen', got "
+                             f'{consistency_bn_stats!r}')
+        if night_mask_input not in ('clean', 'weak'):
+            raise ValueError("MeanTeacherUDA: night_mask_input must be "
+                             f"'clean' or 'weak', got {night_mask_input!r}")
+        self.translator = None
+        if translator is not None:
+            if not isinstance(translator, dict) or 'type' not in translator:
+                raise TypeError('MeanTeacherUDA: `translator` must be a '
+                                'module config with a `type`, got '
+                                f'{translator!r:.200}')
+            self.translator = MODELS.build(dict(translator))
+            self.translator.requires_grad_(False)
+            self.translator.eval()
+        self.sup_day = bool(sup_day)
+        self.sup_translated = bool(sup_translated)
+        self.night_consistency = bool(night_consistency)
+        self.day_consistency = bool(day_consistency)
+        self.weak_aug = self._build_aug(weak_aug, 'weak_aug')
+        self.strong_aug = self._build_aug(strong_aug, 'strong_aug')
+        self.confidence_threshold = float(confidence_threshold)
+        self.ssl_weight = float(ssl_weight)
+        if not isinstance(consistency_loss, dict) \
+                or 'type' not in consistency_loss:
+            raise TypeError('MeanTeacherUDA: consistency_loss must be a loss '
+                            "config such as dict(type='MaskedConsistencyLoss')"
+                            f', got {consistency_loss!r}')
+        self.consistency_loss = MODELS.build(dict(consistency_loss))
+        self.consistency_size = consistency_size
+        self.night_mask_input = night_mask_input
+        self.student_dropout = bool(student_dropout)
+        self.consistency_bn_stats = consistency_bn_stats
+        self.ignore_index = ignore_index
+
+    def _build_aug(self, cfg: Optional[dict], name: str):
+        if cfg is None:
+            return None
+        cfg = dict(cfg)
+        if 'mean' not in cfg or 'std' not in cfg:
+            dp = self.data_preprocessor
+            if not getattr(dp, '_enable_normalize', False):
+                raise ValueError(f'MeanTeacherUDA: {name} needs `mean` and '
+                                 '`std` (the data pre-processor does not '
+                                 'normalise)')
+            cfg.setdefault('mean', dp.mean.flatten().tolist())
+            cfg.setdefault('std', dp.std.flatten().tolist())
+        return MODELS.build(cfg)
+
+    def train(self, mode: bool = True) -> 'MeanTeacherUDA':
+        """Training mode; the teacher and the translator stay in eval."""
+        super().train(mode)
+        if self.translator is not None:
+            self.translator.eval()
+        return self
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def ssl_active(self) -> bool:
+        """Whether this step computes the consistency loss."""
+        return self.ssl_weight != 0 and (self.night_consistency
+                                         or self.day_consistency)
+
+    @torch.no_grad()
+    def translate(self, img: Tensor) -> Tensor:
+        """G_ST(img) (no gradient)."""
+        if self.translator is None:
+            raise RuntimeError('MeanTeacherUDA: no translator configured')
+        out = self.translator(img)
+        if out.shape != img.shape:
+            raise ValueError(
+                f'MeanTeacherUDA: the translator returned {tuple(out.shape)} '
+                f'for images {tuple(img.shape)}; it must keep the shape')
+        return out.detach()
+
+    def _probs(self, logits: Tensor, size) -> Tensor:
+        if self.consistency_size == 'image' and \
+                tuple(logits.shape[-2:]) != tuple(size):
+            logits = resize(logits, size=size, mode='bilinear',
+                            align_corners=self.align_corners)
+        return torch.softmax(logits.float(), dim=1)
+
+    @torch.no_grad()
+    def teacher_probs(self, img: Tensor) -> Tensor:
+        """Teacher softmax (eval mode: no dropout, BN running statistics)."""
+        return self._probs(self.teacher_module(img, mode='tensor'),
+                           img.shape[-2:])
+
+    @staticmethod
+    def _scale_losses(losses: Dict[str, Tensor],
+                      factor: float) -> Dict[str, Tensor]:
+        return OrderedDict(
+            (k, v * factor if 'loss' in k else v) for k, v in losses.items())
+
+    # ----------------------------------------------------------- training
+    def forward_train(self, data: dict,
+                      optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        src_img = data['inputs']
+        src_samples = data['data_samples']
+        ssl = self.ssl_active
+        if ssl and self.night_consistency and 'target_inputs' not in data:
+            raise KeyError(
+                'MeanTeacherUDA.train_step: the night consistency needs '
+                '`target_inputs`; train with train_dataloader.dataset=dict('
+                "type='UDADataset', source=<day>, target=<night>)")
+        log_vars = OrderedDict()
+        g = self.iter_generator(src_img.device)
+        need_translation = self.sup_translated or (ssl
+                                                   and self.day_consistency)
+        translated = self.translate(src_img) if need_translation else None
+
+        # 1. supervised loss on day and translated images, no dropout
+        views: List[Tensor] = []
+        if self.sup_day:
+            views.append(src_img)
+        if self.sup_translated:
+            views.append(translated)
+        sup_img = torch.cat(views) if len(views) > 1 else views[0]
+        sup_samples = list(src_samples) * len(views)
+        sync = self.no_sync_student() if ssl else _null()
+        with record_function('mean_teacher.supervised'), sync, \
+                dropout_enabled(self.student_module, False):
+            with optim_wrapper.optim_context(self):
+                losses = self.student(sup_img, sup_samples, mode='loss')
+            # eq. 12 is the sum of the per-view means (equal label sets)
+            sup_loss, sup_logs = self.parse_losses(
+                self._scale_losses(
+                    self.rename_losses(losses, 'sup.'), float(len(views))))
+            self.backward(sup_loss, optim_wrapper)
+        sup_logs.pop('loss')
+        log_vars.update((k, v.detach()) for k, v in sup_logs.items())
+        total = sup_loss.detach()
+
+        # 2. consistency (eq. 14-15), dropout in the student only
+        if ssl:
+            t_imgs, s_imgs, pairs = [], [], []
+            if self.night_consistency:
+                tgt_img = data['target_inputs']
+                weak = self.weak_aug(tgt_img, generator=g) \
+                    if self.weak_aug is not None else tgt_img
+                strong = self.strong_aug(tgt_img, generator=g) \
+                    if self.strong_aug is not None else tgt_img
+                n = tgt_img.shape[0]
+                t_imgs.append(weak)
+                mask_slot = None
+                if self.night_mask_input == 'clean':
+                    t_imgs.append(tgt_img)
+                    mask_slot = len(t_imgs) - 1
+                s_imgs.append(strong)
+                pairs.append(('night', 0, mask_slot, 0, n))
+            if self.day_consistency:
+                t_imgs.append(src_img)
+                s_imgs.append(translated)
+                pairs.append(('day', len(t_imgs) - 1, None, len(s_imgs) - 1,
+                              src_img.shape[0]))
+            self._check_sizes(t_imgs + s_imgs)
+            with record_function('mean_teacher.teacher'):
+                with optim_wrapper.optim_context(self):
+                    t_probs = self.teacher_probs(torch.cat(t_imgs))
+                t_chunks = self._split(t_probs, [x.shape[0] for x in t_imgs])
+            with record_function('mean_teacher.consistency'), \
+                    dropout_enabled(self.student_module,
+                                    self.student_dropout and self.training), \
+                    frozen_bn_stats(self.student_module,
+                                    self.consistency_bn_stats == 'frozen'):
+                with optim_wrapper.optim_context(self):
+                    s_in = torch.cat(s_imgs)
+                    s_probs = self._probs(
+                        self.student(s_in, mode='tensor'), s_in.shape[-2:])
+                s_chunks = self._split(s_probs, [x.shape[0] for x in s_imgs])
+                ssl_loss = 0.0
+                for name, t_slot, m_slot, s_slot, _ in pairs:
+                    loss, mask = self.consistency_loss(
+                        s_chunks[s_slot], t_chunks[t_slot],
+                        threshold=self.confidence_threshold,
+                        mask_probs=None if m_slot is None else
+                        t_chunks[m_slot])
+                    ssl_loss = ssl_loss + loss
+                    log_vars[f'ssl.loss_{name}'] = loss.detach()
+                    log_vars[f'ssl.mask_{name}'] = mask.mean().detach()
+                ssl_loss = self.ssl_weight * ssl_loss
+                self.backward(ssl_loss, optim_wrapper)
+            total = total + ssl_loss.detach()
+        dev = src_img.device
+        log_vars['ssl_weight'] = torch.tensor(self.ssl_weight, device=dev)
+        log_vars['rho'] = torch.tensor(self.confidence_threshold, device=dev)
+        log_vars['loss'] = total
+        log_vars.move_to_end('loss', last=False)
+
+        if self.vis_requested:
+            self.stash_vis(src_img=src_img, translated=translated,
+                           tgt_img=data.get('target_inputs'))
+        return log_vars
+
+    @staticmethod
+    def _split(x: Tensor, sizes: List[int]) -> List[Tensor]:
+        return list(torch.split(x, sizes, dim=0))
+
+    @staticmethod
+    def _check_sizes(imgs: List[Tensor]) -> None:
+        sizes = {tuple(x.shape[1:]) for x in imgs}
+        if len(sizes) > 1:
+            raise ValueError(
+                'MeanTeacherUDA: day and night batches must have the same '
+                f'image size (same crop), got {sorted(sizes)}')
+
+
+@contextmanager
+def _null():
+    yield
