@@ -90,3 +90,66 @@ def test_apply_guard_to_single_and_multi_optimizer_configs():
         type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))))
     apply_nonfinite_guard(cfg)
     assert cfg.optim_wrapper.type == 'OptimWrapper'
+
+
+def test_apply_guard_adds_norm_stats_hook_once():
+    cfg = Config(dict(custom_hooks=[dict(type='EMATeacherHook')],
+                      optim_wrapper=dict(type='OptimWrapper',
+                                         optimizer=dict(type='SGD', lr=0.1))))
+    apply_nonfinite_guard(cfg)
+    apply_nonfinite_guard(cfg)
+    types = [h['type'] for h in cfg.custom_hooks]
+    assert types == ['EMATeacherHook', 'NormStatsGuardHook']
+
+
+class _Runner:
+
+    def __init__(self, model, optim_wrapper):
+        self.model = model
+        self.optim_wrapper = optim_wrapper
+
+
+@pytest.mark.parametrize('multi', [False, True])
+def test_skipped_step_restores_batchnorm_statistics(multi):
+    """A NaN batch's forward would write NaN into the running statistics
+    (and from there into an EMA teacher); the hook puts them back, and it
+    leaves the statistics of good steps alone."""
+    from mmengine.optim import OptimWrapperDict
+
+    from mmda.engine.hooks import NormStatsGuardHook
+    MessageHub.get_instance('guard_test')
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.Conv2d(4, 2, 1), nn.InstanceNorm2d(
+                              2, track_running_stats=True))
+    ow = GuardedOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
+                             max_consecutive=5)
+    if multi:  # e.g. a segmentor + a discriminator, one of them skipping
+        other = GuardedOptimWrapper(
+            torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1))
+        ow_dict = OptimWrapperDict(student=ow, disc=other)
+    runner = _Runner(model, ow_dict if multi else ow)
+    hook = NormStatsGuardHook()
+    hook.before_train(runner)
+    bn = model[1]
+
+    good = torch.randn(2, 3, 5, 5)
+    before = bn.running_mean.clone()
+    hook.before_train_iter(runner, 0)
+    ow.update_params(model(good).mean())
+    hook.after_train_iter(runner, 0)
+    assert not torch.equal(bn.running_mean, before)  # a good step counts
+    assert int(bn.num_batches_tracked) == 1
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+
+    bad = good.clone()
+    bad[0, 0, 0, 0] = float('nan')
+    hook.before_train_iter(runner, 1)
+    ow.update_params(model(bad).mean())
+    # without the hook the statistics would now be NaN
+    assert torch.isnan(bn.running_mean).any()
+    hook.after_train_iter(runner, 1)
+    assert ow.total_skipped == 1 and hook.restored == 1
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k]), k
+

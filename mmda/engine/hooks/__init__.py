@@ -1,2 +1,3 @@
 from .ema_teacher_hook import EMATeacherHook  # noqa: F401
 from .ramp_hook import ConfidenceRampHook  # noqa: F401
+from .norm_stats_guard_hook import NormStatsGuardHook  # noqa: F401

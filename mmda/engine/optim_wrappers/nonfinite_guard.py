@@ -14,7 +14,8 @@ Under DDP the finiteness flag is all-reduced so every rank skips together
 ``tools/train.py`` switches ``OptimWrapper``/``AmpOptimWrapper`` (also inside
 an ``OptimWrapperDict`` config) to these guarded versions; the count is set by
 the top-level config key ``max_nonfinite_steps`` (default 10, 0 disables the
-guard).
+guard). It also adds :class:`~mmda.engine.hooks.NormStatsGuardHook`, which
+undoes the BatchNorm running-statistics update of a skipped step's forward.
 """
 import torch
 import torch.distributed as dist
@@ -155,3 +156,8 @@ def apply_nonfinite_guard(cfg) -> None:
         for value in ow.values():
             if isinstance(value, dict) and 'optimizer' in value:
                 upgrade(value)
+    # the skipped batch's forward already moved the BatchNorm statistics
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == 'NormStatsGuardHook' for h in hooks):
+        hooks.append(dict(type='NormStatsGuardHook'))
+    cfg.custom_hooks = hooks
