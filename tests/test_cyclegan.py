@@ -537,3 +537,65 @@ def test_paper_config_city2night():
         MODELS.build(m.feature_loss)
     loss = MODELS.build(dict(m.feature_loss, vgg_checkpoint=None))
     assert loss.layer_index == 31 and len(loss.vgg) == 32
+
+
+# ---------------------------------------------------------------- benchmark
+def _seg_bench():
+    import importlib.util
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        'cyclegan_seg_toy',
+        osp.join(root, 'tools', 'benchmarks', 'cyclegan_seg_toy.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_seg_benchmark_configs_and_summary(tmp_path):
+    """tools/benchmarks/cyclegan_seg_toy.py: the two GANs differ only in the
+    feature loss, the translated rows use the trained EMA generator, and the
+    summary compares the day mIoU each translation loses."""
+    bench = _seg_bench()
+    plain = bench.gan_cfg('cyclegan', str(tmp_path), 7, 0)
+    fl = bench.gan_cfg('cyclegan_fl', str(tmp_path), 7, 0,
+                       vgg_checkpoint='vgg.pth')
+    assert plain.model.feature_loss is None
+    assert fl.model.feature_loss.vgg_checkpoint == 'vgg.pth'
+    assert plain.model.generator == fl.model.generator
+    assert plain.train_cfg.max_iters == fl.train_cfg.max_iters == 7
+    assert plain.work_dir != fl.work_dir
+    mt = bench._mean_teacher_toy()
+    gan = dict(cyclegan_fl=dict(ckpt='g.pth',
+                                generator=fl.model.generator.to_dict()))
+    cfg = bench.seg_cfg(mt, 'cyclegan_fl', 1, str(tmp_path), 5, gan)
+    assert cfg.model.translator.type == 'Day2NightTranslator'
+    assert cfg.model.translator.checkpoint == 'g.pth'
+    assert cfg.model.sup_translated and not cfg.model.sup_day
+    assert cfg.train_cfg.max_iters == 5 and cfg.randomness.seed == 1
+    base = bench.seg_cfg(mt, 'baseline', 1, str(tmp_path), 5, gan)
+    assert base.model.translator is None and base.model.sup_day
+    recs = [dict(row=r, seed=s, day=d + s, night=n)
+            for r, d, n in (('baseline', 60.0, 20.0),
+                            ('cyclegan', 50.0, 30.0),
+                            ('cyclegan_fl', 56.0, 31.0)) for s in (0, 2)]
+    summary = bench.summarize(recs)
+    assert summary['cyclegan_fl']['day']['mean'] == 57.0
+    assert summary['cyclegan']['day']['std'] == 1.0
+    assert summary['day_loss'] == dict(cyclegan=10.0, cyclegan_fl=4.0)
+    assert summary['fl_keeps_day'] is True
+
+
+def test_seg_benchmark_feature_net_loads_into_feature_loss(tmp_path):
+    """The toy feature net is saved in torchvision VGG layout: the feature
+    loss loads exactly its weights."""
+    bench = _seg_bench()
+    arch = (4, 'M', 8)
+    path = bench.pretrain_feature_net(arch, str(tmp_path), iters=2, seed=0)
+    state = torch.load(path)
+    assert sorted(state) == ['features.0.bias', 'features.0.weight',
+                             'features.3.bias', 'features.3.weight']
+    loss = MODELS.build(dict(type='VGGFeatureLoss', arch=arch,
+                             layer='block2_conv1', vgg_checkpoint=path))
+    assert torch.equal(loss.vgg[3].weight, state['features.3.weight'])
+    # reused, not trained again
+    assert bench.pretrain_feature_net(arch, str(tmp_path), 2, 0) == path

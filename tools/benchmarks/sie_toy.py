@@ -8,7 +8,10 @@ For each seed (``configs/sie/toy_sie.py``):
   round); its checkpoint is the start of the two SIE runs;
 * ``sie``: self-training rounds from that checkpoint, CE + 0.1 focal
   (gamma 3) on the scale-invariant examples, CE on the source;
-* ``sie_no_focal``: the same with CE only on the examples.
+* ``sie_no_focal``: the same with CE only on the examples;
+* ``source_continued``: the control - the source-only checkpoint trained on
+  for as many iterations as the SIE run took, at the rounds' learning rate,
+  with source batches only (what the rounds would give without examples).
 
 All are evaluated on the target val split (mIoU). The table reports mean and
 standard deviation over the seeds; the JSON output also holds the mIoU after
@@ -32,11 +35,12 @@ import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'sie', 'toy_sie.py')
-METHODS = ('source_only', 'sie', 'sie_no_focal')
+METHODS = ('source_only', 'sie', 'sie_no_focal', 'source_continued')
 
 
 def make_cfg(method: str, seed: int, work_dir: str, source_iters: int,
-             source_ckpt: str = None, overrides: dict = None):
+             source_ckpt: str = None, overrides: dict = None,
+             continued_iters: int = None):
     """The config of one run (see the module docstring)."""
     from mmengine.config import Config
     if method not in METHODS:
@@ -58,6 +62,14 @@ def make_cfg(method: str, seed: int, work_dir: str, source_iters: int,
         raise ValueError(f'{method} needs the source-only checkpoint')
     cfg.load_from = source_ckpt
     cfg.train_cfg.source_only_iters = 0
+    if method == 'source_continued':
+        if not continued_iters:
+            raise ValueError('source_continued needs the iteration count of '
+                             'the SIE run')
+        cfg.train_cfg.source_only_iters = continued_iters
+        cfg.train_cfg.source_only_lr_mult = 1.0  # the rounds' rate
+        cfg.train_cfg.max_rounds = 0
+        cfg.train_cfg.val_after_warmup = False
     if method == 'sie_no_focal':
         cfg.model.decode_head.loss_decode = [
             l for l in cfg.model.decode_head.loss_decode
@@ -113,7 +125,8 @@ def format_table(summary: dict, seeds: int, source_iters: int) -> str:
              f'{seeds} seed(s), source-only warm start {source_iters} it)', '',
              '| method | mIoU (mean ± std) | runs |', '|---|---|---|']
     names = dict(source_only='source-only', sie='SIE (CE + 0.1 focal)',
-                 sie_no_focal='SIE without focal (CE)')
+                 sie_no_focal='SIE without focal (CE)',
+                 source_continued='source-only, trained on as long as SIE')
     for m in METHODS:
         if m in summary:
             s = summary[m]
@@ -188,11 +201,16 @@ def main(argv=None) -> int:
         results['source_only'].append(src['miou'])
         print(f'[sie_toy] seed {seed} source_only: mIoU {src["miou"]:.2f} '
               f'({time.time() - t0:.0f} s)', flush=True)
-        for m in ('sie', 'sie_no_focal'):
+        sie_iters = None
+        for m in ('sie', 'sie_no_focal', 'source_continued'):
             if m not in args.methods:
                 continue
+            if m == 'source_continued' and not sie_iters:
+                continue  # needs the length of an SIE run
             out = run_one(make_cfg(m, seed, args.work_dir, args.source_iters,
-                                   src['ckpt'], overrides))
+                                   src['ckpt'], overrides, sie_iters))
+            if m == 'sie':
+                sie_iters = out['iters']
             results[m].append(out['miou'])
             per_round[m].append(out['per_round'])
             print(f'[sie_toy] seed {seed} {m}: mIoU {out["miou"]:.2f}, after '
