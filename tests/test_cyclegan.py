@@ -38,7 +38,7 @@ def tiny_cyclegan(**kwargs):
 
 
 def build_optim(model, optimizer=None, clip=None):
-    from mmda.models.translators import MultiOptimWrapperConstructor
+    from mmda.engine.optimizers import MultiOptimWrapperConstructor
     optimizer = optimizer or dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))
     w = dict(type='OptimWrapper', optimizer=optimizer)
     if clip is not None:
@@ -372,7 +372,7 @@ def test_forward_modes_and_errors():
 
 
 def test_multi_optim_constructor_errors():
-    from mmda.models.translators import MultiOptimWrapperConstructor
+    from mmda.engine.optimizers import MultiOptimWrapperConstructor
     model = tiny_cyclegan()
     w = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
     with pytest.raises(KeyError, match='gen_x'):

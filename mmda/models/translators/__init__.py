@@ -6,13 +6,9 @@ from .image_pool import ImagePool
 from .inference import (build_frozen_generator, load_generator_weights,
                         tiled_forward)
 from .losses import GANLoss, VGGFeatureLoss
-from .optim_constructor import MultiOptimWrapperConstructor
-from .visualization import TranslationMetric, TranslationVisualizationHook
 
 __all__ = [
     'CycleGAN', 'UnpairedDataPreprocessor', 'Day2NightTranslator',
     'ResnetGenerator', 'ImagePool', 'build_frozen_generator',
-    'load_generator_weights', 'tiled_forward', 'GANLoss', 'VGGFeatureLoss',
-    'MultiOptimWrapperConstructor', 'TranslationMetric',
-    'TranslationVisualizationHook'
+    'load_generator_weights', 'tiled_forward', 'GANLoss', 'VGGFeatureLoss'
 ]
