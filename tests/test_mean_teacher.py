@@ -479,8 +479,8 @@ def test_ramps_through_runner_and_resume(tmp_path):
     runner.train()
     full = list(_MTRecordHook.records)
     # rho linear 0.5 -> 0.9 over 4 iterations; lambda 0 before iteration 2,
-    # then 50 -> 100 between iterations 2 and 4
-    exp = [(0, 0.5, 0.0), (1, 0.6, 0.0), (2, 0.7, 50.0), (3, 0.8, 75.0)]
+    # then 10 -> 20 (the toy's lambda_ssl) between iterations 2 and 4
+    exp = [(0, 0.5, 0.0), (1, 0.6, 0.0), (2, 0.7, 10.0), (3, 0.8, 15.0)]
     assert [(i, round(r, 6), round(w, 6)) for i, r, w, _ in full] == exp
     assert [e for *_, e in full] == [0, 1, 2, 3]  # teacher update count
     logs = open(glob.glob(str(tmp_path / 'run' / '*' / 'vis_data' /
