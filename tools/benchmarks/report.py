@@ -76,6 +76,14 @@ def benchmarks(seeds: int, quick: bool, work_dir: str) -> Dict[str, dict]:
             script='cyclegan_toy.py',
             args=['--work-dir', wd('cyclegan'), '--seed', '0'] +
             (['--iters', '10'] if quick else [])),
+        'cyclegan_seg': dict(
+            title='CycleGAN with / without feature loss, judged by '
+            'segmentation (Table 1 rows)',
+            script='cyclegan_seg_toy.py',
+            args=s + ['--work-dir', wd('cyclegan_seg'),
+                      '--out', osp.join(wd('cyclegan_seg'), 'summary.json')] +
+            (['--gan-iters', '10', '--seg-iters', '10', '--feature-iters',
+              '5'] if quick else [])),
     }
 
 
