@@ -564,6 +564,11 @@ def test_seg_benchmark_configs_and_summary(tmp_path):
     assert plain.model.generator == fl.model.generator
     assert plain.train_cfg.max_iters == fl.train_cfg.max_iters == 7
     assert plain.work_dir != fl.work_dir
+    fl2 = bench.gan_cfg('cyclegan_fl', str(tmp_path), 7, 0,
+                        feature_weight=1.0)
+    assert fl2.model.feature_loss.loss_weight == 1.0
+    assert fl.model.feature_loss.loss_weight == 0.1  # the toy config's
+    assert len({plain.work_dir, fl.work_dir, fl2.work_dir}) == 3
     mt = bench._mean_teacher_toy()
     gan = dict(cyclegan_fl=dict(ckpt='g.pth',
                                 generator=fl.model.generator.to_dict()))

@@ -110,18 +110,24 @@ def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int) -> str:
 
 
 def gan_cfg(variant: str, work_dir: str, iters: int, seed: int,
-            vgg_checkpoint=None):
+            vgg_checkpoint=None, feature_weight=None):
     """Config of the toy CycleGAN with (``cyclegan_fl``) or without the
-    feature loss."""
+    feature loss (``feature_weight``: lambda_feature, default the
+    config's)."""
     from mmengine.config import Config
     cfg = Config.fromfile(GAN_CONFIG)
-    cfg.work_dir = osp.join(work_dir, f'gan_{variant}')
-    cfg.experiment_name = f'cyclegan_seg_toy_gan_{variant}'
-    cfg.randomness = dict(seed=seed)
+    name = f'gan_{variant}'
     if variant == 'cyclegan':
         cfg.model.feature_loss = None
-    elif vgg_checkpoint is not None:
-        cfg.model.feature_loss.vgg_checkpoint = vgg_checkpoint
+    else:
+        if vgg_checkpoint is not None:
+            cfg.model.feature_loss.vgg_checkpoint = vgg_checkpoint
+        if feature_weight is not None:
+            cfg.model.feature_loss.loss_weight = float(feature_weight)
+        name += f'_w{cfg.model.feature_loss.loss_weight:g}'
+    cfg.work_dir = osp.join(work_dir, name)
+    cfg.experiment_name = f'cyclegan_seg_toy_{name}'
+    cfg.randomness = dict(seed=seed)
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters
     cfg.param_scheduler = [
@@ -186,7 +192,8 @@ def format_table(summary: dict, args) -> str:
         f'Toy day -> night, segmentation trained on day images or their '
         f'CycleGAN translations ({args.seeds} seed(s), {args.gan_iters} '
         f'CycleGAN iterations, {args.seg_iters or 600} segmentation '
-        f'iterations, feature net: {args.feature_net}; teacher evaluated, '
+        f'iterations, feature net: {args.feature_net}, lambda_feature '
+        f'{summary.get("feature_weight", "?")}; teacher evaluated, '
         'mIoU mean ± std)', '',
         '| row (paper Table 1) | day mIoU | night mIoU |', '|---|---|---|'
     ]
@@ -216,6 +223,9 @@ def parse_args(argv=None):
                    default='pretrained')
     p.add_argument('--feature-iters', type=int, default=300,
                    help='iterations of the feature-net pre-training')
+    p.add_argument('--feature-weight', type=float, default=None,
+                   help='lambda_feature of the FL CycleGAN (default: the '
+                   'toy config\'s)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--work-dir',
                    default=osp.join('work_dirs', 'bench_cyclegan_seg_toy'))
@@ -242,7 +252,7 @@ def main(argv=None) -> int:
     gan = {}
     for variant in ('cyclegan', 'cyclegan_fl'):
         cfg = gan_cfg(variant, args.work_dir, args.gan_iters, args.gan_seed,
-                      vgg)
+                      vgg, args.feature_weight)
         gan[variant] = dict(ckpt=train_gan(cfg),
                             generator=cfg.model.generator.to_dict())
         print(f'[cyclegan_seg_toy] {variant}: {gan[variant]["ckpt"]} '
@@ -253,7 +263,15 @@ def main(argv=None) -> int:
         with open(log) as f:
             records = [json.loads(line) for line in f if line.strip()]
     key = (args.gan_iters, args.seg_iters, args.feature_net)
-    records = [r for r in records if tuple(r['key']) == key]
+    fl_weight = float(gan_cfg('cyclegan_fl', args.work_dir, args.gan_iters,
+                              args.gan_seed, vgg, args.feature_weight)
+                      .model.feature_loss.loss_weight)
+    fl_key = list(key) + [fl_weight]
+
+    def row_key(row):  # only the FL row depends on lambda_feature
+        return fl_key if row == 'cyclegan_fl' else list(key)
+
+    records = [r for r in records if r['key'] == row_key(r['row'])]
     done = {(r['row'], r['seed']) for r in records}
     for seed in range(args.seeds):
         for row in ROWS:
@@ -261,7 +279,7 @@ def main(argv=None) -> int:
                 continue
             res = mt.run_one(seg_cfg(mt, row, seed, args.work_dir,
                                      args.seg_iters, gan))
-            rec = dict(row=row, seed=seed, key=list(key), **res)
+            rec = dict(row=row, seed=seed, key=row_key(row), **res)
             records.append(rec)
             os.makedirs(args.work_dir, exist_ok=True)
             with open(log, 'a') as f:
@@ -270,6 +288,7 @@ def main(argv=None) -> int:
                   f'{res["day"]:.2f}, night mIoU {res["night"]:.2f} '
                   f'({time.time() - t0:.0f} s)', flush=True)
     summary = summarize([r for r in records if r['seed'] < args.seeds])
+    summary['feature_weight'] = fl_weight
     print(format_table(summary, args))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
