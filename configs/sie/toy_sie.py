@@ -4,11 +4,17 @@
 # with gamma 3) scaled to the toy: patches of 32x64 from 64x128 images (the
 # paper's 256x512 from 512x1024), batch 4.
 #
-# Measured (tools/benchmarks/sie_toy.py, 3 seeds): the rounds lift the
-# source-only 39.1 mIoU to 43.0 after rounds 1-2 (p = 0.15-0.2), then the
-# growing, noisier selections pull it down to 35.1 after the 7th round.
-# Tried on the toy: lr 1e-2 for the rounds (drops from round 0 on), 3e-4 (one
-# seed, worse round 0), frozen BN statistics (better round 0, faster decline).
+# Measured (tools/benchmarks/sie_toy.py, 3 seeds, README "SIE"): the
+# rounds lift the source-only model by 1-4 mIoU in rounds 0-2 (p = 0.1-0.2),
+# then the growing selections pull it far below (~30 mIoU after round 6).
+# The control run (the same number of source-only iterations, no examples)
+# ends above source-only, so the decline comes from the examples, not from
+# the longer training; the per-class IoUs show confirmation bias (vegetation
+# spreading over building and terrain). A converged 1500-iteration source
+# start (43.1 mIoU, seed 0) removes the early gain as well (42.2 after round
+# 0, 38.2 after round 6). Also tried: lr 1e-2 for the rounds (drops from
+# round 0 on), 3e-4 (one seed, worse round 0), frozen BN statistics (better
+# round 0, faster decline).
 #
 # Round 0 is preceded by `source_only_iters` source-only iterations (the
 # source-trained start the method needs). To start from an existing

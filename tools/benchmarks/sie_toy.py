@@ -94,8 +94,9 @@ def run_one(cfg) -> dict:
     runner = Runner.from_cfg(cfg)
     runner.register_hook(_Record(), priority='LOWEST')
     runner.train()
-    rounds = list(rounds)
+    n_rounds = len(rounds)
     metrics = runner.val_loop.run()
+    rounds = rounds[:n_rounds]  # without the explicit final validation
     ckpt = osp.join(cfg.work_dir, f'iter_{runner.iter}.pth')
     return dict(miou=float(metrics['mIoU']), per_round=rounds, ckpt=ckpt,
                 iters=runner.iter)
