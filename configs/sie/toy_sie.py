@@ -12,9 +12,12 @@
 # the longer training; the per-class IoUs show confirmation bias (vegetation
 # spreading over building and terrain). A converged 1500-iteration source
 # start (43.1 mIoU, seed 0) removes the early gain as well (42.2 after round
-# 0, 38.2 after round 6). Also tried: lr 1e-2 for the rounds (drops from
-# round 0 on), 3e-4 (one seed, worse round 0), frozen BN statistics (better
-# round 0, faster decline).
+# 0, 38.2 after round 6). Also tried (seed 0, source-only 40.7): the
+# authors' DeepLab schedule, poly 0.9 restarting every round
+# (train_cfg.lr_poly_power=0.9): no collapse but no gain, rounds 39.5 ...
+# 42.5 (r4), final 39.2; lr 3e-4 for the rounds: 36.9 ... 39.4, final 39.1;
+# lr 1e-2: drops from round 0 on; frozen BN statistics: better round 0,
+# faster decline.
 #
 # Round 0 is preceded by `source_only_iters` source-only iterations (the
 # source-trained start the method needs). To start from an existing
