@@ -486,3 +486,28 @@ def test_resume_mid_round_needs_the_examples(tmp_path, two_round_run):
                      resume=osp.join(work, f'iter_{mid}.pth'))
     with pytest.raises(FileNotFoundError, match='round 1'):
         runner.train()
+
+
+def test_benchmark_control_run_config(tmp_path):
+    """tools/benchmarks/sie_toy.py: the control continues the source-only
+    checkpoint for the SIE run's length at the rounds' rate, without rounds."""
+    import importlib.util
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        'sie_toy', osp.join(root, 'tools', 'benchmarks', 'sie_toy.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cfg = bench.make_cfg('source_continued', 1, str(tmp_path), 600,
+                         source_ckpt='src.pth', continued_iters=498)
+    assert cfg.load_from == 'src.pth' and cfg.randomness.seed == 1
+    assert cfg.train_cfg.source_only_iters == 498
+    assert cfg.train_cfg.max_rounds == 0
+    assert cfg.train_cfg.source_only_lr_mult == 1.0
+    sie = bench.make_cfg('sie', 1, str(tmp_path), 600, source_ckpt='src.pth')
+    assert sie.train_cfg.source_only_iters == 0
+    assert sie.train_cfg.get('max_rounds') is None
+    with pytest.raises(ValueError, match='iteration count'):
+        bench.make_cfg('source_continued', 1, str(tmp_path), 600,
+                       source_ckpt='src.pth')
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--methods', 'source_continued'])

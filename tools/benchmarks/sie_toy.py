@@ -178,7 +178,11 @@ def parse_args(argv=None):
     p.add_argument('--work-dir',
                    default=osp.join('work_dirs', 'bench_sie_toy'))
     p.add_argument('--out', default=None, help='write a JSON summary')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if 'source_continued' in args.methods and 'sie' not in args.methods:
+        p.error('--methods source_continued needs sie (it trains as many '
+                'iterations as the SIE run)')
+    return args
 
 
 def main(argv=None) -> int:
@@ -206,8 +210,6 @@ def main(argv=None) -> int:
         for m in ('sie', 'sie_no_focal', 'source_continued'):
             if m not in args.methods:
                 continue
-            if m == 'source_continued' and not sie_iters:
-                continue  # needs the length of an SIE run
             out = run_one(make_cfg(m, seed, args.work_dir, args.source_iters,
                                    src['ckpt'], overrides, sie_iters))
             if m == 'sie':
