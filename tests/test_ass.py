@@ -740,11 +740,8 @@ def test_oracle_and_ass_use_the_same_labelled_images():
 
 # ---------------------------------------------------------------- benchmark
 def test_benchmark_configs_and_table(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'ass_toy', osp.join(ROOT, 'tools', 'benchmarks', 'ass_toy.py'))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from bench_utils import load_benchmark
+    bench = load_benchmark('ass_toy')
     for method in bench.METHODS:
         cfg = bench.make_cfg(method, 10, 2, str(tmp_path), iters=7)
         ds = cfg.train_dataloader.dataset

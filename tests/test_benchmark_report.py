@@ -1,21 +1,11 @@
 """tools/benchmarks/report.py: every section it runs names a benchmark
 script that exists and accepts the arguments the report passes (full and
 quick), and the markdown-table extraction keeps only real tables."""
-import importlib.util
 import os.path as osp
 
 import pytest
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-BENCH = osp.join(ROOT, 'tools', 'benchmarks')
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        f'bench_{name}', osp.join(BENCH, f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from bench_utils import BENCH
+from bench_utils import load_benchmark as _load
 
 
 @pytest.mark.parametrize('quick', [False, True])

@@ -541,14 +541,8 @@ def test_paper_config_city2night():
 
 # ---------------------------------------------------------------- benchmark
 def _seg_bench():
-    import importlib.util
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    spec = importlib.util.spec_from_file_location(
-        'cyclegan_seg_toy',
-        osp.join(root, 'tools', 'benchmarks', 'cyclegan_seg_toy.py'))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    from bench_utils import load_benchmark
+    return load_benchmark('cyclegan_seg_toy')
 
 
 def test_seg_benchmark_configs_and_summary(tmp_path):
@@ -602,5 +596,8 @@ def test_seg_benchmark_feature_net_loads_into_feature_loss(tmp_path):
     loss = MODELS.build(dict(type='VGGFeatureLoss', arch=arch,
                              layer='block2_conv1', vgg_checkpoint=path))
     assert torch.equal(loss.vgg[3].weight, state['features.3.weight'])
-    # reused, not trained again
+    # reused, not trained again; another length is another file
     assert bench.pretrain_feature_net(arch, str(tmp_path), 2, 0) == path
+    other = bench.pretrain_feature_net(arch, str(tmp_path), 3, 0)
+    assert other != path and not torch.equal(
+        torch.load(other)['features.3.weight'], state['features.3.weight'])

@@ -491,12 +491,8 @@ def test_resume_mid_round_needs_the_examples(tmp_path, two_round_run):
 def test_benchmark_control_run_config(tmp_path):
     """tools/benchmarks/sie_toy.py: the control continues the source-only
     checkpoint for the SIE run's length at the rounds' rate, without rounds."""
-    import importlib.util
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    spec = importlib.util.spec_from_file_location(
-        'sie_toy', osp.join(root, 'tools', 'benchmarks', 'sie_toy.py'))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from bench_utils import load_benchmark
+    bench = load_benchmark('sie_toy')
     cfg = bench.make_cfg('source_continued', 1, str(tmp_path), 600,
                          source_ckpt='src.pth', continued_iters=498)
     assert cfg.load_from == 'src.pth' and cfg.randomness.seed == 1

@@ -342,13 +342,10 @@ def test_real_source_only_configs(name, train_type, val_type, metric):
 def test_benchmark_script_helpers(small_root, tmp_path):
     """tools/benchmarks/toy_source_only.py: config adaptation and table
     (the training itself is run by hand; see the module docstring)."""
-    import importlib.util
+    from bench_utils import load_benchmark
     if not osp.isfile(osp.join(REPO, 'configs/_base_/models/deeplabv2_tiny.py')):
         pytest.skip('configs/_base_/models/deeplabv2_tiny.py not written yet')
-    spec = importlib.util.spec_from_file_location(
-        'toy_bench', osp.join(REPO, 'tools/benchmarks/toy_source_only.py'))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark('toy_source_only')
     cfg = bench.build_cfg(bench.TASKS['night'][1], seed=2,
                           work_dir=str(tmp_path), max_iters=7,
                           data_root=small_root)

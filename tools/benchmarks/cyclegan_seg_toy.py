@@ -71,7 +71,10 @@ def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int) -> str:
     from mmda.models.translators.losses import (IMAGENET_MEAN_01,
                                                 IMAGENET_STD_01,
                                                 make_vgg_layers)
-    path = osp.join(work_dir, 'feature_net', 'toy_vgg_features.pth')
+    # named by what makes it, so another arch/length/seed is not reused
+    tag = '-'.join(str(a) for a in arch)
+    path = osp.join(work_dir, 'feature_net',
+                    f'toy_vgg_{tag}_it{iters}_seed{seed}.pth')
     if osp.isfile(path):
         return path
     import cv2
@@ -101,9 +104,13 @@ def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int) -> str:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    os.makedirs(osp.dirname(path), exist_ok=True)
+    import io
+
+    from mmengine.fileio import put
     state = {f'features.{k}': v for k, v in features.state_dict().items()}
-    torch.save(state, path)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    put(buf.getvalue(), path)  # atomic (mmda's local backend), makes dirs
     print(f'[cyclegan_seg_toy] feature net: {iters} iterations on labelled '
           f'day images, last CE {float(loss.detach()):.3f} -> {path}', flush=True)
     return path

@@ -9,7 +9,11 @@ EMA teacher, which averages those buffers, would inherit them after the step.
 
 :class:`NormStatsGuardHook` snapshots the running statistics of the model's
 normalisation layers before every iteration and restores them after an
-iteration in which any guarded wrapper skipped its step. It runs before
+iteration in which any guarded wrapper skipped its step (with several
+optimizers, e.g. a segmentor and discriminators, the whole model's statistics
+are restored: the batch that made one loss non-finite is suspect for all
+networks; the skip is all-reduced under DDP, so every rank restores). It
+runs before
 :class:`~mmda.engine.hooks.EMATeacherHook` (priority ``'ABOVE_NORMAL'``), so
 the teacher only ever averages statistics of good steps. ``tools/train.py``
 adds it whenever it switches the optim wrappers to the guarded ones.
