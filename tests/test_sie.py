@@ -21,8 +21,8 @@ from PIL import Image
 from mmda.engine.loops.self_training_loop import round_portions
 from mmda.engine.loops.sie_pseudo_labels import (
     image_class_statistics, keep_mask, make_scale_invariant_examples,
-    normalized_entropy, num_selected, pixel_entropy, sample_patch_boxes,
-    select_confident_images)
+    normalized_entropy, num_selected, pixel_entropy, pseudo_label_confusion,
+    pseudo_label_metrics, sample_patch_boxes, select_confident_images)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 PYTHON = sys.executable
@@ -243,6 +243,34 @@ def test_round_portions():
         round_portions(0.2, 0.0, 1.0)
 
 
+def test_pseudo_label_quality_against_hand_counts():
+    # 2x3 image, 3 classes; 255 = unlabelled
+    pred = torch.tensor([[0, 0, 1], [2, 1, 1]])
+    keep = torch.tensor([[True, True, False], [True, True, True]])
+    gt = torch.tensor([[0, 1, 1], [255, 1, 2]])
+    cm = pseudo_label_confusion(pred, keep, gt, 3)
+    # kept & labelled: (0->0), (1->0), (1->1), (2->1); dropped: one true 1;
+    # the unlabelled pixel counts nowhere
+    expect = torch.tensor([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 0]])
+    assert torch.equal(cm, expect)
+    m = pseudo_label_metrics(cm + cm)  # summing images keeps the ratios
+    assert m['acc'] == pytest.approx(50.0)
+    assert m['coverage'] == pytest.approx(80.0)
+    # IoU: class 0 1/(1+2-1)=0.5, class 1 1/(2+2-1)=1/3, class 2 0/(1+0-0)
+    assert m['per_class_iou'] == pytest.approx([50.0, 100 / 3, 0.0])
+    assert m['miou'] == pytest.approx((50.0 + 100 / 3) / 3)
+    assert m['pred_share'] == pytest.approx([50.0, 50.0, 0.0])
+    assert m['gt_share'] == pytest.approx([25.0, 50.0, 25.0])
+    # a class absent from both is None and left out of the mean
+    m4 = pseudo_label_metrics(pseudo_label_confusion(pred, keep, gt, 4))
+    assert m4['per_class_iou'][3] is None
+    assert m4['miou'] == pytest.approx(m['miou'])
+    with pytest.raises(ValueError, match='outside'):
+        pseudo_label_confusion(pred, keep, torch.full((2, 3), 7), 3)
+    with pytest.raises(ValueError, match='same shape'):
+        pseudo_label_confusion(pred, keep, gt[:1], 3)
+
+
 # ---------------------------------------------------------------------------
 # the loop through tools/train.py
 # ---------------------------------------------------------------------------
@@ -361,6 +389,13 @@ def test_two_rounds_write_examples_and_state(two_round_run):
             assert set(np.unique(lab)) <= set(range(19)) | {255}
         meta = json.load(open(osp.join(root, 'round.json')))
         assert meta['patch_size'] == [32, 64]
+        # the toy config measures the pseudo-labels against target labels
+        q = meta['pseudo_label_quality']
+        assert q == info['pseudo_label_quality']
+        assert 0 <= q['acc'] <= 100 and 0 < q['coverage'] <= 100
+        assert sum(q['pred_share']) == pytest.approx(100.0)
+        assert sum(q['gt_share']) == pytest.approx(100.0)
+        assert len(q['per_class_iou']) == 19
         assert len(meta['selected_img_paths']) == info['num_selected']
     # a checkpoint at the end of every round (save_last of a growing max_iters)
     for info in rounds:
@@ -376,6 +411,24 @@ def test_two_rounds_write_examples_and_state(two_round_run):
     assert all('sie.decode.loss_ce' not in s for s in train if s['iter'] <= 2)
     # validation ran after the warm-up and after each round
     assert sum('mIoU' in s for s in scalars) == 3
+
+
+def test_pseudo_label_quality_needs_target_labels(tmp_path):
+    from mmda.engine.loops.self_training_loop import SelfTrainingLoop
+
+    class NoLabels:
+        def get_data_info(self, i):
+            return dict(img_path=f'img_{i}.png', seg_map_path=None)
+
+    loop = object.__new__(SelfTrainingLoop)
+    loop._target_dataset = NoLabels()
+    with pytest.raises(ValueError, match="img_3.png.*no seg_map_path"):
+        loop._target_label(3, (4, 4))
+    missing = str(tmp_path / 'nope.png')
+    NoLabels.get_data_info = lambda self, i: dict(img_path='a.png',
+                                                  seg_map_path=missing)
+    with pytest.raises(FileNotFoundError, match='nope.png'):
+        loop._target_label(0, (4, 4))
 
 
 def test_resume_in_the_middle_of_round_two(two_round_run, tmp_path):

@@ -90,6 +90,9 @@ train_cfg = dict(
     # for the rounds (fine-tuning; at 0.01 the rounds degrade the toy model)
     source_only_lr_mult=10.0,
     source_excluded_losses=('loss_focal', ),
+    # diagnostic: log each round's pseudo-label accuracy against the toy
+    # target's labels (never used for training)
+    pseudo_label_quality=True,
     val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

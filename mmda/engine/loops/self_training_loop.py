@@ -65,6 +65,7 @@ from torch.utils.data import DataLoader, Subset
 from mmda.registry import DATASETS, LOOPS
 from .sie_pseudo_labels import (_normalize_groups, image_class_statistics,
                                 keep_mask, make_scale_invariant_examples,
+                                pseudo_label_confusion, pseudo_label_metrics,
                                 sample_patch_boxes, select_confident_images)
 
 STATE_KEY = 'self_training'
@@ -220,6 +221,14 @@ class SelfTrainingLoop(BaseLoop):
         deterministic_steps (bool): run every training step under a forked
             torch RNG seeded by the iteration (exact resume with dropout).
             Defaults to True.
+        pseudo_label_quality (bool): compare the pseudo-labels of the
+            selected images (full image, kept pixels) with the target
+            dataset's own labels and log pixel accuracy, coverage, mIoU and
+            the per-class share of the pseudo-labels (stored in the round
+            ledger and ``round.json``). A diagnostic for benchmarks and
+            research (e.g. Cityscapes train labels in GTA5->Cityscapes);
+            the labels never reach training. Needs ``seg_map_path`` in the
+            target dataset. Defaults to False.
     """
 
     def __init__(self,
@@ -244,7 +253,8 @@ class SelfTrainingLoop(BaseLoop):
                  val_after_warmup: bool = True,
                  examples_dir: str = 'sie',
                  ignore_index: int = 255,
-                 deterministic_steps: bool = True) -> None:
+                 deterministic_steps: bool = True,
+                 pseudo_label_quality: bool = False) -> None:
         super().__init__(runner, dataloader)
         where = 'train_cfg (SelfTrainingLoop)'
         if not isinstance(target_dataloader, dict) or \
@@ -293,6 +303,7 @@ class SelfTrainingLoop(BaseLoop):
         self.examples_dir = examples_dir
         self.ignore_index = int(ignore_index)
         self.deterministic_steps = deterministic_steps
+        self.pseudo_label_quality = bool(pseudo_label_quality)
 
         self._epoch = 0
         self._iter = 0
@@ -686,15 +697,33 @@ class SelfTrainingLoop(BaseLoop):
         sub = list(range(rank, len(selected), world))
         bar = self._progress(len(selected), f'SIE round {r}: write examples')
         pos = 0
+        C = None
+        confusion = None
         if sub:
             for batch in self._predict_loader([selected[k] for k in sub]):
                 probs, images = self._predict(batch)
                 for prob, img in zip(probs, images):
-                    self._write_examples(root, r, sub[pos], img, prob,
-                                         thresholds)
+                    norm, pred, _, _, _ = _normalize_groups(prob[None])
+                    keep = keep_mask(norm[0], pred[0],
+                                     thresholds.to(prob.device))
+                    self._write_examples(root, r, sub[pos], img, prob, keep)
+                    if self.pseudo_label_quality:
+                        C = prob.shape[0]
+                        cm = pseudo_label_confusion(
+                            pred[0], keep,
+                            self._target_label(selected[sub[pos]],
+                                               pred.shape[-2:]),
+                            C, self.ignore_index)
+                        confusion = cm if confusion is None \
+                            else confusion + cm
                     pos += 1
                 bar.update(len(probs) * world)
         bar.close()
+        quality = None
+        if self.pseudo_label_quality:
+            parts = [c for c in all_gather_object(confusion) if c is not None]
+            if parts:
+                quality = pseudo_label_metrics(sum(parts[1:], parts[0]))
         barrier()
         names = [f'{k:06d}_{j}' for k in range(len(selected))
                  for j in range(self.num_patches)]
@@ -710,6 +739,8 @@ class SelfTrainingLoop(BaseLoop):
             selected_per_class=[len(c) for c in sel['per_class']],
             num_candidates=[int(c) for c in sel['num_candidates']],
             num_iters=0)
+        if quality is not None:
+            info['pseudo_label_quality'] = quality
         if is_main_process():
             with open(osp.join(root, 'examples.txt'), 'w') as f:
                 f.write(''.join(name + '\n' for name in names))
@@ -737,13 +768,48 @@ class SelfTrainingLoop(BaseLoop):
             f'{[round(t, 3) for t in info["thresholds"]]} '
             f'(mean {sum(finite) / max(len(finite), 1):.3f}); '
             f'{time.time() - t0:.1f} s')
+        if quality is not None:
+            def fmt(v):
+                return 'n/a' if v is None else f'{v:.2f}'
+            shares = ', '.join(
+                f'{c}: {a:.1f}/{b:.1f}'
+                for c, (a, b) in enumerate(
+                    zip(quality['pred_share'], quality['gt_share']))
+                if a is not None and (a > 0 or b > 0))
+            runner.logger.info(
+                f'Self-training round {r} pseudo-labels vs target labels: '
+                f'accuracy {fmt(quality["acc"])}%, coverage '
+                f'{fmt(quality["coverage"])}% of labelled pixels, mIoU '
+                f'{fmt(quality["miou"])}; share per class (pseudo / true) '
+                f'{shares or "n/a"}')
         return info
 
+    def _target_label(self, index: int, size) -> torch.Tensor:
+        """The target dataset's label of image ``index`` at ``size``."""
+        from mmseg.datasets.transforms import LoadAnnotations
+        info = copy.deepcopy(self.target_dataset.get_data_info(index))
+        path = info.get('seg_map_path')
+        if not path:
+            raise ValueError(
+                'train_cfg.pseudo_label_quality=True needs target labels, '
+                f'but image {info.get("img_path")!r} of the target dataset '
+                'has no seg_map_path')
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'train_cfg.pseudo_label_quality: label file {path!r} of '
+                f'target image {info.get("img_path")!r} does not exist')
+        info.setdefault('seg_fields', [])
+        gt = LoadAnnotations()(info)['gt_seg_map']
+        gt = torch.from_numpy(gt.astype('int64'))
+        if tuple(gt.shape) != tuple(size):  # target pipeline resized
+            gt = torch.nn.functional.interpolate(
+                gt[None, None].float(), size=tuple(size),
+                mode='nearest')[0, 0].long()
+        return gt
+
     def _write_examples(self, root: str, r: int, k: int, img: torch.Tensor,
-                        prob: torch.Tensor, thresholds: torch.Tensor) -> None:
+                        prob: torch.Tensor, keep: torch.Tensor) -> None:
         import mmcv
-        norm, pred, _, _, _ = _normalize_groups(prob[None])
-        keep = keep_mask(norm[0], pred[0], thresholds.to(prob.device))
         gen = torch.Generator().manual_seed(
             (self._seed * 1000003 + 7919 * r + k) % (2**62))
         H, W = img.shape[-2:]

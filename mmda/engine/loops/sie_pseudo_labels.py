@@ -311,3 +311,75 @@ def make_scale_invariant_examples(image: torch.Tensor,
                          labels.new_tensor(ignore_index), labels)
     images = img_p.round().clamp_(0, 255).to(torch.uint8)
     return images, labels.to(torch.uint8)
+
+
+def pseudo_label_confusion(pred: torch.Tensor, keep: torch.Tensor,
+                           gt: torch.Tensor, num_classes: int,
+                           ignore_index: int = 255) -> torch.Tensor:
+    """Confusion of pseudo-labels with true labels (a diagnostic).
+
+    Args:
+        pred (Tensor): (H, W) predicted class.
+        keep (Tensor): (H, W) bool, the pixels kept as pseudo-labels.
+        gt (Tensor): (H, W) true label, ``ignore_index`` where unlabelled.
+        num_classes (int): C.
+        ignore_index (int): unlabelled value of ``gt``.
+
+    Returns:
+        Tensor: (C + 1, C) int64 counts over labelled pixels: row = true
+        class, column = pseudo-label; the last row counts labelled pixels
+        per true class that were *dropped* (not kept) in column 0..C-1 by
+        true class, i.e. ``out[C, t]`` = dropped pixels of true class t.
+    """
+    if pred.shape != gt.shape or keep.shape != gt.shape:
+        raise ValueError('pred, keep and gt must have the same shape, got '
+                         f'{tuple(pred.shape)}, {tuple(keep.shape)}, '
+                         f'{tuple(gt.shape)}')
+    gt = gt.to(pred.device).long()
+    labelled = gt != ignore_index
+    bad = labelled & ((gt < 0) | (gt >= num_classes))
+    if bad.any():
+        raise ValueError(
+            f'true labels outside [0, {num_classes}) and != {ignore_index}: '
+            f'{sorted(set(gt[bad].unique().tolist()))[:10]}')
+    k = labelled & keep
+    cm = torch.bincount(gt[k] * num_classes + pred[k].long(),
+                        minlength=num_classes**2).reshape(
+                            num_classes, num_classes)
+    dropped = torch.bincount(gt[labelled & ~keep], minlength=num_classes)
+    return torch.cat([cm, dropped[None]]).cpu()
+
+
+def pseudo_label_metrics(confusion: torch.Tensor) -> Dict[str, object]:
+    """Summary of a :func:`pseudo_label_confusion` (summed over images).
+
+    Returns:
+        dict: ``acc`` (%, kept labelled pixels whose pseudo-label is right),
+        ``coverage`` (%, labelled pixels kept), ``miou`` (mean IoU over the
+        classes present in the true or pseudo labels of the kept pixels),
+        ``per_class_iou`` (None where absent), ``pred_share`` and
+        ``gt_share`` (% of kept pixels per pseudo / true class). Undefined
+        ratios are None (the values go to JSON files).
+    """
+    C = confusion.shape[1]
+    cm = confusion[:C].double()
+    dropped = confusion[C].double()
+    kept = cm.sum()
+    total = kept + dropped.sum()
+    tp = cm.diag()
+    gt_n, pred_n = cm.sum(1), cm.sum(0)
+    union = gt_n + pred_n - tp
+    present = union > 0
+    iou = tp / union.clamp_min(1)
+
+    def pct(a, b):
+        return float(100.0 * a / b) if b > 0 else None
+
+    return dict(
+        acc=pct(tp.sum(), kept),
+        coverage=pct(kept, total),
+        miou=float(100.0 * iou[present].mean()) if present.any() else None,
+        per_class_iou=[float(100.0 * v) if ok else None
+                       for v, ok in zip(iou, present)],
+        pred_share=[pct(v, kept) for v in pred_n],
+        gt_share=[pct(v, kept) for v in gt_n])
