@@ -560,3 +560,17 @@ def test_benchmark_control_run_config(tmp_path):
                        source_ckpt='src.pth')
     with pytest.raises(SystemExit):
         bench.parse_args(['--methods', 'source_continued'])
+
+
+def test_benchmark_table_reports_pseudo_label_accuracy():
+    from bench_utils import load_benchmark
+    bench = load_benchmark('sie_toy')
+    summary = bench.summarize(dict(source_only=[40.0, 42.0],
+                                   sie=[43.0, 45.0]))
+    summary['per_round'] = dict(sie=[[41.0, 43.0], [43.0, 45.0]])
+    summary['pseudo_label_acc'] = dict(sie=[[80.0, 90.0], [82.0, 70.0]],
+                                       source_only=[])
+    table = bench.format_table(summary, 2, 600)
+    assert '| source-only | 41.00 ± 1.00 | 40.00, 42.00 |' in table
+    assert '| SIE (CE + 0.1 focal) | 42.00 | 44.00 |' in table
+    assert '| SIE (CE + 0.1 focal) | 81.0 | 80.0 |' in table

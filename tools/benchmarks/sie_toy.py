@@ -94,12 +94,16 @@ def run_one(cfg) -> dict:
     runner = Runner.from_cfg(cfg)
     runner.register_hook(_Record(), priority='LOWEST')
     runner.train()
+    # accuracy of each round's pseudo-labels against the target labels
+    # (train_cfg.pseudo_label_quality, on in the toy config)
+    pl_acc = [(r.get('pseudo_label_quality') or {}).get('acc')
+              for r in getattr(runner.train_loop, 'rounds', [])]
     n_rounds = len(rounds)
     metrics = runner.val_loop.run()
     rounds = rounds[:n_rounds]  # without the explicit final validation
     ckpt = osp.join(cfg.work_dir, f'iter_{runner.iter}.pth')
     return dict(miou=float(metrics['mIoU']), per_round=rounds, ckpt=ckpt,
-                iters=runner.iter)
+                iters=runner.iter, pseudo_label_acc=pl_acc)
 
 
 def eval_existing(cfg, ckpt: str) -> dict:
@@ -145,6 +149,19 @@ def format_table(summary: dict, seeds: int, source_iters: int) -> str:
             means = np.mean([r[:n] for r in v], axis=0)
             lines.append(f'| {names[m]} | ' +
                          ' | '.join(f'{x:.2f}' for x in means) + ' |')
+    acc = {m: v for m, v in summary.get('pseudo_label_acc', {}).items()
+           if v and all(v) and all(x is not None for r in v for x in r)}
+    if acc:
+        n = min(len(r) for v in acc.values() for r in v)
+        lines += ['', 'Mean pixel accuracy (%) of each round\'s pseudo-labels '
+                  '(kept pixels of the selected target images vs their '
+                  'labels):', '',
+                  '| method | ' + ' | '.join(f'r{i}' for i in range(n)) +
+                  ' |', '|---|' + '---|' * n]
+        for m, v in acc.items():
+            means = np.mean([r[:n] for r in v], axis=0)
+            lines.append(f'| {names[m]} | ' +
+                         ' | '.join(f'{x:.1f}' for x in means) + ' |')
     return '\n'.join(lines)
 
 
@@ -194,6 +211,7 @@ def main(argv=None) -> int:
     overrides = _overrides(args.cfg_options)
     results: Dict[str, List[float]] = {m: [] for m in METHODS}
     per_round: Dict[str, list] = {m: [] for m in METHODS}
+    pl_acc: Dict[str, list] = {m: [] for m in METHODS}
     t0 = time.time()
     for seed in range(args.seed_offset, args.seed_offset + args.seeds):
         src_cfg = make_cfg('source_only', seed, args.work_dir,
@@ -216,6 +234,8 @@ def main(argv=None) -> int:
                 sie_iters = out['iters']
             results[m].append(out['miou'])
             per_round[m].append(out['per_round'])
+            if out['pseudo_label_acc']:
+                pl_acc[m].append(out['pseudo_label_acc'])
             print(f'[sie_toy] seed {seed} {m}: mIoU {out["miou"]:.2f}, after '
                   f'each round {[round(v, 2) for v in out["per_round"]]}, '
                   f'{out["iters"]} iterations ({time.time() - t0:.0f} s)',
@@ -224,6 +244,7 @@ def main(argv=None) -> int:
                m == 'source_only'}
     summary = summarize(results)
     summary['per_round'] = per_round
+    summary['pseudo_label_acc'] = pl_acc
     summary['config'] = dict(seeds=args.seeds, source_iters=args.source_iters,
                              cfg_options=overrides)
     print(format_table(summary, args.seeds, args.source_iters))
