@@ -19,7 +19,7 @@ every round.
 
 Usage::
 
-    python tools/benchmarks/sie_toy.py [--seeds 3] [--source-iters 600]
+    python tools/benchmarks/sie_toy.py [--seeds 3] [--source-iters 1500]
         [--work-dir work_dirs/bench_sie_toy] [--out results.json]
         [--reuse-source] [--cfg-options optim_wrapper.optimizer.lr=3e-4]
 """
@@ -183,7 +183,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, default=3)
     p.add_argument('--seed-offset', type=int, default=0)
-    p.add_argument('--source-iters', type=int, default=600)
+    p.add_argument('--source-iters', type=int, default=1500)
     p.add_argument('--methods', nargs='+', choices=METHODS,
                    default=list(METHODS))
     p.add_argument('--cfg-options', nargs='*', default=[],
