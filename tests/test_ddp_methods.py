@@ -224,6 +224,25 @@ def test_sie_ddp(tmp_path):
     assert proc.returncode == 0, out[-6000:]
     s0, s1 = load_ranks(tmp_path)
     assert s0['iter'] == s1['iter'] and s0['iter'] > 2  # round 0 trained
+    # the pseudo-label diagnostic gathers both ranks' confusion counts
+    last = open(osp.join(str(tmp_path), 'last_checkpoint')).read().strip()
+    ckpt = torch.load(last, map_location='cpu', weights_only=False)
+    r0 = ckpt['meta']['self_training']['rounds'][0]
+    q = r0['pseudo_label_quality']
+    assert 0 < q['coverage'] <= 100
+    assert sum(q['gt_share']) == pytest.approx(100.0)
+    # every selected image counted once, whichever rank predicted it
+    import numpy as np
+    from mmengine.config import Config
+    from PIL import Image
+
+    from mmda.registry import DATASETS
+    cfg = Config.fromfile(path)
+    ds = DATASETS.build(cfg.train_cfg.target_dataloader.dataset)
+    labelled = sum(
+        int((np.array(Image.open(ds.get_data_info(i)['seg_map_path'])) !=
+             255).sum()) for i in r0['selected'])
+    assert len(r0['selected']) >= 2 and q['num_pixels'] == labelled
     for k in s0['state_dict']:
         if not k.endswith(_RANK_LOCAL):
             assert torch.equal(s0['state_dict'][k], s1['state_dict'][k]), k

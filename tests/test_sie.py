@@ -261,6 +261,7 @@ def test_pseudo_label_quality_against_hand_counts():
     assert m['miou'] == pytest.approx((50.0 + 100 / 3) / 3)
     assert m['pred_share'] == pytest.approx([50.0, 50.0, 0.0])
     assert m['gt_share'] == pytest.approx([25.0, 50.0, 25.0])
+    assert m['num_pixels'] == 10
     # a class absent from both is None and left out of the mean
     m4 = pseudo_label_metrics(pseudo_label_confusion(pred, keep, gt, 4))
     assert m4['per_class_iou'][3] is None

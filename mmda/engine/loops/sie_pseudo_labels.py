@@ -358,8 +358,9 @@ def pseudo_label_metrics(confusion: torch.Tensor) -> Dict[str, object]:
         ``coverage`` (%, labelled pixels kept), ``miou`` (mean IoU over the
         classes present in the true or pseudo labels of the kept pixels),
         ``per_class_iou`` (None where absent), ``pred_share`` and
-        ``gt_share`` (% of kept pixels per pseudo / true class). Undefined
-        ratios are None (the values go to JSON files).
+        ``gt_share`` (% of kept pixels per pseudo / true class),
+        ``num_pixels`` (labelled pixels compared). Undefined ratios are None
+        (the values go to JSON files).
     """
     C = confusion.shape[1]
     cm = confusion[:C].double()
@@ -382,4 +383,5 @@ def pseudo_label_metrics(confusion: torch.Tensor) -> Dict[str, object]:
         per_class_iou=[float(100.0 * v) if ok else None
                        for v, ok in zip(iou, present)],
         pred_share=[pct(v, kept) for v in pred_n],
-        gt_share=[pct(v, kept) for v in gt_n])
+        gt_share=[pct(v, kept) for v in gt_n],
+        num_pixels=int(total))
