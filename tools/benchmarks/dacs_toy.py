@@ -29,6 +29,7 @@ import time
 from typing import Dict, List
 
 import numpy as np
+from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(
@@ -129,10 +130,10 @@ def parse_args(argv=None):
                    help='override train_cfg.max_iters (and the poly end)')
     p.add_argument('--lr', type=float, default=None)
     p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--cfg-options', nargs='*', default=[],
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='key=value overrides merged into the config, e.g. '
-                   'model.pseudo_label.threshold=0.9 (values are Python '
-                   'literals)')
+                   'model.pseudo_label.threshold=0.9 (mmengine DictAction: '
+                   'numbers, lists, tuples, True/False/None)')
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads per run (default 1)')
     p.add_argument('--work-dir', default=osp.join('work_dirs',
@@ -142,20 +143,6 @@ def parse_args(argv=None):
                    help='only merge the --out files of earlier (e.g. '
                    'parallel, one method/seed each) runs into one table')
     return p.parse_args(argv)
-
-
-def _overrides(items: List[str]) -> dict:
-    import ast
-    out = {}
-    for item in items:
-        if '=' not in item:
-            raise ValueError(f'--cfg-options expects key=value, got {item!r}')
-        k, v = item.split('=', 1)
-        try:
-            out[k] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k] = v
-    return out
 
 
 def merge(files: List[str]) -> Dict[str, List[float]]:
@@ -185,7 +172,7 @@ def main(argv=None) -> int:
     import mmda  # noqa: F401
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    overrides = _overrides(args.cfg_options)
+    overrides = dict(args.cfg_options)
     results: Dict[str, List[float]] = {m: [] for m in args.methods}
     t0 = time.time()
     for seed in range(args.seed_offset, args.seed_offset + args.seeds):

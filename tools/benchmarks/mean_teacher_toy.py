@@ -29,7 +29,6 @@ Usage::
         [--work-dir work_dirs/bench_mean_teacher_toy] [--out results.json]
 """
 import argparse
-import ast
 import json
 import os
 import os.path as osp
@@ -38,6 +37,7 @@ import time
 from typing import Dict, List, Optional
 
 import numpy as np
+from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(
@@ -149,19 +149,6 @@ def format_table(summary: dict, seeds: int, iters) -> str:
     return '\n'.join(lines)
 
 
-def _overrides(items: List[str]) -> dict:
-    out = {}
-    for item in items:
-        if '=' not in item:
-            raise ValueError(f'--cfg-options expects key=value, got {item!r}')
-        k, v = item.split('=', 1)
-        try:
-            out[k] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k] = v
-    return out
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, default=3)
@@ -174,8 +161,8 @@ def parse_args(argv=None):
                    help='torch threads (the machine is shared)')
     p.add_argument('--workers', type=int, default=0,
                    help='dataloader workers')
-    p.add_argument('--cfg-options', nargs='*', default=[],
-                   help='key=value overrides (Python literals)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                   help='key=value overrides (mmengine DictAction)')
     p.add_argument('--work-dir',
                    default=osp.join('work_dirs', 'bench_mean_teacher_toy'))
     p.add_argument('--out', default=None, help='write a JSON summary')
@@ -190,7 +177,7 @@ def main(argv=None) -> int:
     import mmda  # noqa: F401
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    overrides = _overrides(args.cfg_options)
+    overrides = dict(args.cfg_options)
     results: Dict[str, List[Dict[str, float]]] = {r: [] for r in args.rows}
     t0 = time.time()
     iters = None

@@ -32,6 +32,7 @@ import time
 from typing import Dict, List
 
 import numpy as np
+from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'sie', 'toy_sie.py')
@@ -165,20 +166,6 @@ def format_table(summary: dict, seeds: int, source_iters: int) -> str:
     return '\n'.join(lines)
 
 
-def _overrides(items: List[str]) -> dict:
-    import ast
-    out = {}
-    for item in items:
-        if '=' not in item:
-            raise ValueError(f'--cfg-options expects key=value, got {item!r}')
-        k, v = item.split('=', 1)
-        try:
-            out[k] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k] = v
-    return out
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, default=3)
@@ -186,9 +173,9 @@ def parse_args(argv=None):
     p.add_argument('--source-iters', type=int, default=1500)
     p.add_argument('--methods', nargs='+', choices=METHODS,
                    default=list(METHODS))
-    p.add_argument('--cfg-options', nargs='*', default=[],
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='key=value overrides merged into the SIE config, '
-                   'e.g. train_cfg.max_rounds=3 (values are Python literals)')
+                   'e.g. train_cfg.max_rounds=3 (mmengine DictAction)')
     p.add_argument('--reuse-source', action='store_true',
                    help='evaluate and reuse existing source-only checkpoints '
                    'of the work dir instead of training them again')
@@ -208,7 +195,7 @@ def main(argv=None) -> int:
     import mmda  # noqa: F401
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    overrides = _overrides(args.cfg_options)
+    overrides = dict(args.cfg_options)
     results: Dict[str, List[float]] = {m: [] for m in METHODS}
     per_round: Dict[str, list] = {m: [] for m in METHODS}
     pl_acc: Dict[str, list] = {m: [] for m in METHODS}
