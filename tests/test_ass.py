@@ -3,6 +3,7 @@
 configs in configs/ass/."""
 import copy
 import glob
+import json
 import os
 import os.path as osp
 
@@ -764,3 +765,28 @@ def test_benchmark_configs_and_table(tmp_path):
     table = bench.format_table(summary, [10, 25], ['oracle', 'GA+CSA'], 7, 2)
     assert '| 10 | 41.0 ± 1.0 | 46.0 ± 1.0 | +5.0 |' in table
     assert '| 25 | - | - | - |' in table
+
+
+def test_benchmark_reuses_runs_only_with_the_same_overrides(tmp_path,
+                                                            monkeypatch):
+    from bench_utils import load_benchmark
+    bench = load_benchmark('ass_toy')
+    calls = []
+    monkeypatch.setattr(bench, 'run_one',
+                        lambda cfg: calls.append(cfg.model.lambda_sadv) or
+                        50.0)
+    work = str(tmp_path)
+    with open(osp.join(work, 'results.jsonl'), 'w') as f:
+        f.write(json.dumps(dict(num_labeled=10, method='GA+CSA', seed=0,
+                                iters=7, miou=40.0,
+                                cfg_options={'model.lambda_sadv': 0.5})) +
+                '\n')
+    args = ['--counts', '10', '--methods', 'GA+CSA', '--seeds', '1',
+            '--iters', '7', '--work-dir', work]
+    bench.main(args)  # no overrides: the recorded run does not count
+    assert calls == [0.01]
+    bench.main(args + ['--cfg-options', 'model.lambda_sadv=0.5'])
+    bench.main(args)  # both recorded now
+    assert calls == [0.01]
+    bench.main(args + ['--cfg-options', 'model.lambda_sadv=0.1'])
+    assert calls == [0.01, 0.1]

@@ -33,6 +33,7 @@ import time
 from typing import Dict, List, Optional
 
 import numpy as np
+from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -155,9 +156,10 @@ def parse_args(argv=None):
                    default=list(METHODS))
     p.add_argument('--iters', type=int, default=None,
                    help='override train_cfg.max_iters (and the poly ends)')
-    p.add_argument('--cfg-options', nargs='*', default=[],
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='key=value overrides merged into every config '
-                   '(values are Python literals)')
+                   '(mmengine DictAction); runs are recorded and reused per '
+                   'set of overrides')
     p.add_argument('--threads', type=int, default=1,
                    help='torch intra-op threads (1 is fastest for the tiny '
                    'model on a shared CPU)')
@@ -167,18 +169,8 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _overrides(items: List[str]) -> dict:
-    import ast
-    out = {}
-    for item in items:
-        if '=' not in item:
-            raise ValueError(f'--cfg-options expects key=value, got {item!r}')
-        k, v = item.split('=', 1)
-        try:
-            out[k] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k] = v
-    return out
+def _options_key(options: dict) -> str:
+    return json.dumps(options, sort_keys=True, default=str)
 
 
 def main(argv=None) -> int:
@@ -189,10 +181,14 @@ def main(argv=None) -> int:
     register_all_modules(init_default_scope=True)
     import torch
     torch.set_num_threads(args.threads)
-    overrides = _overrides(args.cfg_options)
+    overrides = dict(args.cfg_options)
     os.makedirs(args.work_dir, exist_ok=True)
     log = osp.join(args.work_dir, 'results.jsonl')
     records = load_results(log)
+    # a run is identified by count, method, seed, length and overrides
+    records = [r for r in records
+               if _options_key(r.get('cfg_options', {})) ==
+               _options_key(overrides)]
     done = {(str(r['num_labeled']), r['method'], r['seed'], r['iters'])
             for r in records}
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
