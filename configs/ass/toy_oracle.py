@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/datasets/ass_toy_labeled.py',
     '../_base_/default_runtime.py',
 ]
-max_iters = 1000
+max_iters = 2000
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
