@@ -126,6 +126,22 @@ def summarize(results: Dict[str, List[float]]) -> dict:
     return out
 
 
+def _round_table(title: str, rows: Dict[str, list], names: dict,
+                 fmt: str) -> List[str]:
+    """Per-round means (over seeds) of ``rows[method] = [[r0, r1, ...]]``."""
+    if not rows:
+        return []
+    n = min(len(r) for v in rows.values() for r in v)
+    lines = ['', title, '',
+             '| method | ' + ' | '.join(f'r{i}' for i in range(n)) + ' |',
+             '|---|' + '---|' * n]
+    for m, v in rows.items():
+        means = np.mean([r[:n] for r in v], axis=0)
+        lines.append(f'| {names[m]} | ' +
+                     ' | '.join(format(x, fmt) for x in means) + ' |')
+    return lines
+
+
 def format_table(summary: dict, seeds: int, source_iters: int) -> str:
     lines = [f'Toy benchmark, source -> target, SIE (target val mIoU, '
              f'{seeds} seed(s), source-only warm start {source_iters} it)', '',
@@ -139,30 +155,15 @@ def format_table(summary: dict, seeds: int, source_iters: int) -> str:
             runs = ', '.join(f'{v:.2f}' for v in s['runs'])
             lines.append(f'| {names[m]} | {s["mean"]:.2f} ± {s["std"]:.2f} | '
                          f'{runs} |')
-    per_round = summary.get('per_round', {})
-    rows = {m: v for m, v in per_round.items() if v and all(v)}
-    if rows:
-        n = min(len(r) for v in rows.values() for r in v)
-        lines += ['', 'Mean target val mIoU after each round:', '',
-                  '| method | ' + ' | '.join(f'r{i}' for i in range(n)) +
-                  ' |', '|---|' + '---|' * n]
-        for m, v in rows.items():
-            means = np.mean([r[:n] for r in v], axis=0)
-            lines.append(f'| {names[m]} | ' +
-                         ' | '.join(f'{x:.2f}' for x in means) + ' |')
+    per_round = {m: v for m, v in summary.get('per_round', {}).items()
+                 if v and all(v)}
+    lines += _round_table('Mean target val mIoU after each round:',
+                          per_round, names, '.2f')
     acc = {m: v for m, v in summary.get('pseudo_label_acc', {}).items()
            if v and all(v) and all(x is not None for r in v for x in r)}
-    if acc:
-        n = min(len(r) for v in acc.values() for r in v)
-        lines += ['', 'Mean pixel accuracy (%) of each round\'s pseudo-labels '
-                  '(kept pixels of the selected target images vs their '
-                  'labels):', '',
-                  '| method | ' + ' | '.join(f'r{i}' for i in range(n)) +
-                  ' |', '|---|' + '---|' * n]
-        for m, v in acc.items():
-            means = np.mean([r[:n] for r in v], axis=0)
-            lines.append(f'| {names[m]} | ' +
-                         ' | '.join(f'{x:.1f}' for x in means) + ' |')
+    lines += _round_table(
+        'Mean pixel accuracy (%) of each round\'s pseudo-labels (kept pixels '
+        'of the selected target images vs their labels):', acc, names, '.1f')
     return '\n'.join(lines)
 
 
