@@ -697,7 +697,6 @@ class SelfTrainingLoop(BaseLoop):
         sub = list(range(rank, len(selected), world))
         bar = self._progress(len(selected), f'SIE round {r}: write examples')
         pos = 0
-        C = None
         confusion = None
         if sub:
             for batch in self._predict_loader([selected[k] for k in sub]):
@@ -708,12 +707,11 @@ class SelfTrainingLoop(BaseLoop):
                                      thresholds.to(prob.device))
                     self._write_examples(root, r, sub[pos], img, prob, keep)
                     if self.pseudo_label_quality:
-                        C = prob.shape[0]
                         cm = pseudo_label_confusion(
                             pred[0], keep,
                             self._target_label(selected[sub[pos]],
                                                pred.shape[-2:]),
-                            C, self.ignore_index)
+                            prob.shape[0], self.ignore_index)
                         confusion = cm if confusion is None \
                             else confusion + cm
                     pos += 1

@@ -326,10 +326,9 @@ def pseudo_label_confusion(pred: torch.Tensor, keep: torch.Tensor,
         ignore_index (int): unlabelled value of ``gt``.
 
     Returns:
-        Tensor: (C + 1, C) int64 counts over labelled pixels: row = true
-        class, column = pseudo-label; the last row counts labelled pixels
-        per true class that were *dropped* (not kept) in column 0..C-1 by
-        true class, i.e. ``out[C, t]`` = dropped pixels of true class t.
+        Tensor: (C + 1, C) int64 counts over labelled pixels. Rows 0..C-1:
+        kept pixels, row = true class, column = pseudo-label. Row C: the
+        dropped (not kept) pixels, ``out[C, t]`` = those of true class t.
     """
     if pred.shape != gt.shape or keep.shape != gt.shape:
         raise ValueError('pred, keep and gt must have the same shape, got '
