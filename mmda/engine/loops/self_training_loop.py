@@ -791,7 +791,8 @@ class SelfTrainingLoop(BaseLoop):
             raise ValueError(
                 'train_cfg.pseudo_label_quality=True needs target labels, '
                 f'but image {info.get("img_path")!r} of the target dataset '
-                'has no seg_map_path')
+                'has no seg_map_path; set train_cfg.target_dataloader.'
+                'dataset.data_prefix.seg_map_path (e.g. gtFine/train)')
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'train_cfg.pseudo_label_quality: label file {path!r} of '
