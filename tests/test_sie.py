@@ -397,6 +397,12 @@ def test_two_rounds_write_examples_and_state(two_round_run):
         assert sum(q['pred_share']) == pytest.approx(100.0)
         assert sum(q['gt_share']) == pytest.approx(100.0)
         assert len(q['per_class_iou']) == 19
+        # every labelled pixel of the selected images is compared once
+        labelled = sum(int((np.array(Image.open(
+            p.replace(osp.join('images', 'train'),
+                      osp.join('labels', 'train')))) != 255).sum())
+            for p in meta['selected_img_paths'])
+        assert q['num_pixels'] == labelled
         assert len(meta['selected_img_paths']) == info['num_selected']
     # a checkpoint at the end of every round (save_last of a growing max_iters)
     for info in rounds:

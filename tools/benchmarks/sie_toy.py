@@ -19,7 +19,7 @@ every round.
 
 Usage::
 
-    python tools/benchmarks/sie_toy.py [--seeds 3] [--source-iters 1500]
+    python tools/benchmarks/sie_toy.py [--seeds 3] [--source-iters N]
         [--work-dir work_dirs/bench_sie_toy] [--out results.json]
         [--reuse-source] [--cfg-options optim_wrapper.optimizer.lr=3e-4]
 """
@@ -171,7 +171,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, default=3)
     p.add_argument('--seed-offset', type=int, default=0)
-    p.add_argument('--source-iters', type=int, default=1500)
+    p.add_argument('--source-iters', type=int, default=None,
+                   help='source-only iterations (default: the config\'s '
+                   'train_cfg.source_only_iters)')
     p.add_argument('--methods', nargs='+', choices=METHODS,
                    default=list(METHODS))
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
@@ -197,6 +199,10 @@ def main(argv=None) -> int:
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     overrides = dict(args.cfg_options)
+    if args.source_iters is None:
+        from mmengine.config import Config
+        args.source_iters = int(
+            Config.fromfile(CONFIG).train_cfg.source_only_iters)
     results: Dict[str, List[float]] = {m: [] for m in METHODS}
     per_round: Dict[str, list] = {m: [] for m in METHODS}
     pl_acc: Dict[str, list] = {m: [] for m in METHODS}
