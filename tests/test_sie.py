@@ -233,6 +233,42 @@ def test_patch_labels_follow_upsampled_soft_prediction():
     assert labels[0, 0].tolist() == [0, 2, 1]
 
 
+def test_ignore_only_where_upsampled_keep_is_exactly_zero():
+    # A 1x2 patch [ignored, kept] upsampled to 1x2001 (align_corners=True):
+    # output x samples the patch at x / 2000, so the kept pixel's bilinear
+    # weight is x / 2000 - 0.0005 at x = 1, a genuine weight, not float
+    # noise. The authors ignore only where the upsampled mask is 0 (x = 0);
+    # a tolerance of 1e-3 would also drop x = 1.
+    W = 2001
+    probs = torch.zeros(3, 1, W)
+    probs[2] = 1.0
+    image = torch.zeros(3, 1, W, dtype=torch.uint8)
+    keep = torch.zeros(1, W, dtype=torch.bool)
+    keep[0, 1] = True
+    _, labels = make_scale_invariant_examples(
+        image, probs, keep, torch.tensor([[0, 0]]), (1, 2))
+    assert labels[0, 0, 0] == 255
+    assert (labels[0, 0, 1:] == 2).all()
+    # the paper's sizes: a 512-wide patch upsampled to 1024 columns; output
+    # column x samples patch column x * 511 / 1023, so x = 1021 falls at
+    # 510 + 1/1023: the kept column 511 has weight 1/1023 < 1e-3 there.
+    H, W = 4, 1024
+    keep = torch.ones(H, W, dtype=torch.bool)
+    keep[:, :511] = False
+    probs = torch.zeros(2, H, W)
+    probs[1] = 1.0
+    image = torch.zeros(3, H, W, dtype=torch.uint8)
+    _, labels = make_scale_invariant_examples(
+        image, probs, keep, torch.tensor([[0, 0]]), (H, 512))
+    up = torch.nn.functional.interpolate(
+        keep[None, None, :, :512].float(), size=(H, W), mode='bilinear',
+        align_corners=True)[0, 0, 0]
+    assert 0 < up[1021] < 1e-3  # a tolerance of 1e-3 would drop it
+    expected = torch.full((W, ), 1, dtype=torch.uint8)
+    expected[:1021] = 255  # every contributing patch pixel ignored
+    assert torch.equal(labels[0, 0], expected)
+
+
 def test_round_portions():
     assert round_portions(0.1, 0.05, 0.4) == [0.1, 0.15, 0.2, 0.25, 0.3, 0.35,
                                               0.4]

@@ -95,7 +95,7 @@ def per_pixel_loop(image, probs, thresholds, boxes, patch):
             for c, v in enumerate(row):
                 if v > best:
                     best, arg = v, c
-            lab.append(arg if k >= 1e-3 else 255)
+            lab.append(arg if k != 0 else 255)
         labels.append(torch.tensor(lab, dtype=torch.uint8).reshape(H, W))
         img_p = image[None, :, y0:y0 + ph, x0:x0 + pw].float()
         F.interpolate(img_p, size=(H, W), mode='bilinear', align_corners=True)

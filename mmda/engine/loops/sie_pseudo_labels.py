@@ -16,8 +16,10 @@ authors' code "LSE"). One self-training round:
 4. :func:`make_scale_invariant_examples` - random patches of the image, of
    its soft prediction and of the keep mask are upsampled (bilinear,
    ``align_corners=True``) to the full size; label = argmax of the upsampled
-   prediction, 255 where the upsampled keep mask is (numerically) zero, i.e.
-   where only ignored pixels contribute - the authors' ``map_ == 0`` rule.
+   prediction, 255 where the upsampled keep mask is exactly 0, i.e. where
+   only ignored pixels contribute - the authors' ``map_ == 0`` rule. A kept
+   pixel with a tiny bilinear weight (e.g. 1/1023 for a 512-wide patch
+   upsampled to 1024) still keeps the label: no tolerance.
 
 The authors loop over pixels in Python; here every step is a tensor op
 (``scatter_reduce`` for per-class min/max/mean, advanced indexing for the
@@ -267,8 +269,7 @@ def make_scale_invariant_examples(image: torch.Tensor,
                                   keep: torch.Tensor,
                                   boxes: torch.Tensor,
                                   patch_size: Tuple[int, int],
-                                  ignore_index: int = 255,
-                                  keep_eps: float = 1e-3
+                                  ignore_index: int = 255
                                   ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Upsample random patches and their soft predictions to full size.
 
@@ -279,10 +280,6 @@ def make_scale_invariant_examples(image: torch.Tensor,
         boxes (Tensor): (K, 2) patch corners (:func:`sample_patch_boxes`).
         patch_size (tuple[int, int]): (ph, pw).
         ignore_index (int): label of dropped pixels. Defaults to 255.
-        keep_eps (float): an upsampled pixel is ignored when the bilinear
-            weight of *kept* source pixels is below this value (the authors
-            ignore where the upsampled mask is exactly 0; the tolerance only
-            absorbs float noise of the interpolation weights).
 
     Returns:
         tuple[Tensor]: images (K, 3, H, W) uint8 and labels (K, H, W) uint8.
@@ -307,7 +304,7 @@ def make_scale_invariant_examples(image: torch.Tensor,
     # max(dim=1).indices: same first-maximum rule as argmax, but several
     # times faster on CPU for a channel (strided) reduction
     labels = prob_p.max(dim=1).indices
-    labels = torch.where(keep_p[:, 0] < keep_eps,
+    labels = torch.where(keep_p[:, 0] == 0,
                          labels.new_tensor(ignore_index), labels)
     images = img_p.round().clamp_(0, 255).to(torch.uint8)
     return images, labels.to(torch.uint8)
