@@ -131,6 +131,117 @@ def test_wrapped_student_and_mismatch():
         ema_update(teacher, student, 1.5, 0)
 
 
+def _random_steps(net, gen):
+    """Change every float parameter/buffer of ``net`` in place."""
+    with torch.no_grad():
+        for t in list(net.parameters()) + [net.bn.running_mean,
+                                           net.bn.running_var]:
+            t.add_(torch.randn(t.shape, generator=gen))
+        net.bn.num_batches_tracked.add_(1)
+
+
+def test_cached_pairing_update_is_bit_identical():
+    from mmda.models.uda import ema as ema_mod
+    torch.manual_seed(0)
+    student = Net()
+    teacher = _teacher_of(student)
+    student2, teacher2 = copy.deepcopy(student), copy.deepcopy(teacher)
+    g, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    entries = []  # held alive: distinct ids = distinct pairings
+    for step in range(8):
+        avg = step < 4  # both settings of average_buffers
+        _random_steps(student, g)
+        _random_steps(student2, g2)
+        ema_update(teacher, student, 0.9, step, average_buffers=avg)
+        entries.append(ema_mod._PAIRINGS[teacher])
+        # the reference pair is paired from scratch at every update
+        ema_mod._PAIRINGS.pop(teacher2, None)
+        ema_update(teacher2, student2, 0.9, step, average_buffers=avg)
+    assert len({id(e) for e in entries}) == 2  # one per setting, reused
+    for (n, a), b in zip(teacher.state_dict().items(),
+                         teacher2.state_dict().values()):
+        assert a.dtype == b.dtype and torch.equal(a, b), n
+    assert not torch.equal(teacher.fc.weight, student.fc.weight)
+
+
+def test_pairing_built_once_and_rebuilt_on_structural_change(monkeypatch):
+    from mmda.models.uda import ema as ema_mod
+    builds = []
+    real = ema_mod._paired
+
+    def counting(*args):
+        builds.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(ema_mod, '_paired', counting)
+    student = Net()
+    teacher = _teacher_of(student)
+    for step in range(3):
+        ema_update(teacher, student, 0.5, step)
+    assert len(builds) == 1
+    # in-place value changes need no rebuild
+    student.load_state_dict(Net().state_dict())
+    _fill(student, 2.0)
+    ema_update(teacher, student, 0.0, 3)  # alpha 0: teacher = student
+    assert len(builds) == 1
+    assert torch.equal(teacher.fc.weight, student.fc.weight)
+
+    # a replaced parameter is a structural change: the teacher must follow
+    # the new tensor, not the one the old pairing holds
+    student.fc.weight = nn.Parameter(torch.full((2, 2), 7.0))
+    ema_update(teacher, student, 0.0, 4)
+    assert len(builds) == 2
+    assert torch.equal(teacher.fc.weight, torch.full((2, 2), 7.0))
+    # a buffer replaced behind the module's back (no setattr hook)
+    student.bn._buffers['running_mean'] = torch.full((2, ), 5.0)
+    ema_update(teacher, student, 0.0, 5)
+    assert len(builds) == 3
+    assert torch.equal(teacher.bn.running_mean, torch.full((2, ), 5.0))
+    # module.to(dtype) replaces buffers: rebuilt; the float64 student is
+    # averaged into the float32 teacher
+    student.double()
+    _fill(student, 3.0)
+    ema_update(teacher, student, 0.0, 6)
+    assert len(builds) == 4
+    assert teacher.fc.weight.dtype == torch.float32
+    assert torch.equal(teacher.fc.weight, torch.full((2, 2), 3.0))
+    # a dtype change that keeps the tensor object (param.data = ...) keeps
+    # the pairing and is converted at the update
+    student.float()
+    ema_update(teacher, student, 0.0, 7)
+    builds.clear()
+    student.fc.bias.data = torch.full((2, ), 4.0, dtype=torch.float64)
+    ema_update(teacher, student, 0.0, 8)
+    assert len(builds) == 0
+    assert torch.equal(teacher.fc.bias, torch.full((2, ), 4.0))
+    # another student: rebuilt
+    other = Net()
+    ema_update(teacher, other, 0.5, 9)
+    assert len(builds) == 1
+    # removed or added parameters/modules are detected and reported
+    del other.fc.bias
+    with pytest.raises(ValueError, match='different parameters'):
+        ema_update(teacher, other, 0.5, 10)
+    student.extra = nn.Linear(1, 1)
+    with pytest.raises(ValueError, match='different parameters'):
+        ema_update(teacher, student, 0.5, 10)
+
+
+def test_pairing_cache_does_not_keep_the_teacher_alive():
+    import gc
+    import weakref as wr
+
+    from mmda.models.uda import ema as ema_mod
+    student = Net()
+    teacher = _teacher_of(student)
+    ema_update(teacher, student, 0.5, 0)
+    assert teacher in ema_mod._PAIRINGS
+    ref = wr.ref(teacher)
+    del teacher
+    gc.collect()
+    assert ref() is None
+
+
 # ------------------------------------------------------------------- hook
 class ToyUDA(BaseModel):
     """Minimal UDA model: student, teacher and the ``ema_step`` buffer."""

@@ -20,9 +20,11 @@ from PIL import Image
 
 from mmda.engine.loops.self_training_loop import round_portions
 from mmda.engine.loops.sie_pseudo_labels import (
+    _cell_candidates, _cell_labels, bilinear_source_weights,
     image_class_statistics, keep_mask, make_scale_invariant_examples,
     normalized_entropy, num_selected, pixel_entropy, pseudo_label_confusion,
-    pseudo_label_metrics, sample_patch_boxes, select_confident_images)
+    pseudo_label_metrics, reference_patch_labels, sample_patch_boxes,
+    select_confident_images, upsampled_patch_labels)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 PYTHON = sys.executable
@@ -231,6 +233,122 @@ def test_patch_labels_follow_upsampled_soft_prediction():
     _, labels = make_scale_invariant_examples(
         image, probs, keep, torch.tensor([[0, 0]]), (1, 2))
     assert labels[0, 0].tolist() == [0, 2, 1]
+
+
+def test_ignore_only_where_upsampled_keep_is_exactly_zero():
+    # A 1x2 patch [ignored, kept] upsampled to 1x2001 (align_corners=True):
+    # output x samples the patch at x / 2000, so the kept pixel's bilinear
+    # weight is x / 2000 - 0.0005 at x = 1, a genuine weight, not float
+    # noise. The authors ignore only where the upsampled mask is 0 (x = 0);
+    # a tolerance of 1e-3 would also drop x = 1.
+    W = 2001
+    probs = torch.zeros(3, 1, W)
+    probs[2] = 1.0
+    image = torch.zeros(3, 1, W, dtype=torch.uint8)
+    keep = torch.zeros(1, W, dtype=torch.bool)
+    keep[0, 1] = True
+    _, labels = make_scale_invariant_examples(
+        image, probs, keep, torch.tensor([[0, 0]]), (1, 2))
+    assert labels[0, 0, 0] == 255
+    assert (labels[0, 0, 1:] == 2).all()
+    # the paper's sizes: a 512-wide patch upsampled to 1024 columns; output
+    # column x samples patch column x * 511 / 1023, so x = 1021 falls at
+    # 510 + 1/1023: the kept column 511 has weight 1/1023 < 1e-3 there.
+    H, W = 4, 1024
+    keep = torch.ones(H, W, dtype=torch.bool)
+    keep[:, :511] = False
+    probs = torch.zeros(2, H, W)
+    probs[1] = 1.0
+    image = torch.zeros(3, H, W, dtype=torch.uint8)
+    _, labels = make_scale_invariant_examples(
+        image, probs, keep, torch.tensor([[0, 0]]), (H, 512))
+    up = torch.nn.functional.interpolate(
+        keep[None, None, :, :512].float(), size=(H, W), mode='bilinear',
+        align_corners=True)[0, 0, 0]
+    assert 0 < up[1021] < 1e-3  # a tolerance of 1e-3 would drop it
+    expected = torch.full((W, ), 1, dtype=torch.uint8)
+    expected[:1021] = 255  # every contributing patch pixel ignored
+    assert torch.equal(labels[0, 0], expected)
+
+
+@pytest.mark.parametrize('size', [(512, 1024), (256, 512), (2, 2001),
+                                  (3, 3), (5, 17), (1, 4)])
+def test_bilinear_weights_are_torchs(size):
+    # one-hot source columns: F.interpolate returns each source column's
+    # weight at every output column; ours must give the same float32 values
+    n_in, n_out = size
+    i0, i1, w0, w1 = bilinear_source_weights(n_in, n_out)
+    eye = torch.eye(n_in)[None, :, None, :]
+    up = torch.nn.functional.interpolate(
+        eye, size=(1, n_out), mode='bilinear', align_corners=True)[0, :, 0]
+    ours = torch.zeros(n_in, n_out)
+    cols = torch.arange(n_out)
+    ours.index_put_((i0, cols), w0, accumulate=True)
+    ours.index_put_((i1, cols), w1, accumulate=True)
+    assert torch.equal(ours, up)
+
+
+def _smooth_probs(g, C, H, W, grid, scale):
+    logits = torch.randn(1, C, *grid, generator=g) * scale
+    return torch.nn.functional.interpolate(
+        logits, size=(H, W), mode='bilinear', align_corners=False)[0].softmax(0)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_fused_patch_labels_equal_the_pixel_loop(seed):
+    g = torch.Generator().manual_seed(seed)
+    C, H, W = 6, 12, 17
+    # rough maps: many class boundaries, cells with 1, 2 and >2 candidates
+    probs = _smooth_probs(g, C, H, W, (4, 5), 3.0)
+    keep = torch.rand(H, W, generator=g) > 0.3
+    cell = _cell_labels(*probs.max(0)[::-1], probs.sum(0))
+    cell, _, _ = _cell_candidates(probs, cell)
+    codes = set(cell.unique().tolist())
+    assert -1 in codes and any(c >= 0 for c in codes)
+    for patch in ((5, 7), (H, W), (1, 9), (12, 2)):
+        boxes = sample_patch_boxes(H, W, *patch, 3, generator=g)
+        ours = upsampled_patch_labels(probs, keep, boxes, patch)
+        ref = reference_patch_labels(probs, keep, boxes, patch)
+        assert torch.equal(ours, ref), patch
+        # and (no float32 tie here) the float32 F.interpolate labels
+        for k, (y, x) in enumerate(boxes.tolist()):
+            crop = (slice(y, y + patch[0]), slice(x, x + patch[1]))
+            up = torch.nn.functional.interpolate(
+                probs[None, :, crop[0], crop[1]], size=(H, W),
+                mode='bilinear', align_corners=True)[0].argmax(0)
+            kp = torch.nn.functional.interpolate(
+                keep[None, None, crop[0], crop[1]].float(), size=(H, W),
+                mode='bilinear', align_corners=True)[0, 0]
+            assert torch.equal(ours[k], up.masked_fill(kp == 0, 255))
+
+
+def test_fused_patch_labels_ties_and_many_candidates():
+    # uniform corners: every class ties, the first one wins (as argmax);
+    # around (0, 1) three or more classes are candidates
+    C, H, W = 4, 3, 5
+    probs = torch.full((C, H, W), 0.25)
+    probs[:, 0, 0] = torch.tensor([0.35, 0.35, 0.3, 0.0])
+    probs[:, 0, 1] = torch.tensor([0.0, 0.0, 0.3, 0.7])
+    probs[:, 0, 2] = torch.tensor([0.0, 0.35, 0.3, 0.35])
+    keep = torch.ones(H, W, dtype=torch.bool)
+    cell = _cell_labels(*probs.max(0)[::-1], probs.sum(0))
+    cell, _, _ = _cell_candidates(probs, cell)
+    assert (cell == -2).any()
+    boxes = torch.tensor([[0, 0], [0, 1], [1, 2]])
+    for patch in ((2, 3), (1, 2), (2, 2)):
+        ours = upsampled_patch_labels(probs, keep, boxes, patch)
+        assert torch.equal(ours, reference_patch_labels(probs, keep, boxes,
+                                                        patch)), patch
+    with pytest.raises(ValueError, match='non-negative'):
+        upsampled_patch_labels(-probs, keep, boxes, (2, 2))
+
+
+def test_entropy_of_zero_probabilities():
+    p = torch.tensor([[1.0, 0.0], [0.0, 0.5], [0.0, 0.5]])[None, :, :, None]
+    ent = pixel_entropy(p)
+    assert ent[0, 0, 0] == 0.0
+    assert ent[0, 1, 0] == pytest.approx(math.log(2))
+    assert torch.isfinite(ent).all()
 
 
 def test_round_portions():

@@ -43,6 +43,8 @@ def main():
     check_config(cfg, args.config)
     cfg.work_dir = args.work_dir
     prepare_cfg_for_device(cfg)
+    from mmda.utils.threads import configure_torch_threads
+    print('torch threads: %d (%s)' % configure_torch_threads(cfg))
 
     runner = build_runner(cfg)
     runner.train()

@@ -121,6 +121,9 @@ def main():
     prepare_cfg_for_device(cfg)
     if args.launcher != 'none':
         setup_cpu_distributed(cfg)
+    from mmda.utils.threads import configure_torch_threads
+    print_log('torch threads: %d (%s)' % configure_torch_threads(cfg),
+              logger='current')
 
     from mmda.engine.runner import build_runner
     runner = build_runner(cfg)

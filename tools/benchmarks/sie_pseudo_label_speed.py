@@ -1,26 +1,40 @@
-"""Speed of the scale-invariant-example pseudo-labelling, ours vs a loop.
+"""Speed of the scale-invariant-example pseudo-labels, ours vs a pixel loop.
 
-Times the per-image work of one self-training round on one 512x1024
-prediction with 19 classes (METHODS.md "Scale-invariant examples"):
-pixel entropy, min-max normalisation per predicted class, the class-wise
-entropy threshold (keep mask), and 4 scale-invariant examples of 256x512
-patches upsampled to 512x1024 with their labels and ignore pixels.
+Times the per-image work of one self-training round (Subhani & Ali, ECCV
+2020; ``mmda/engine/loops/sie_pseudo_labels.py``) on one 19x512x1024
+prediction: pixel entropy, min-max normalisation per predicted class, the
+selection statistics, the class-wise keep mask, and the labels of 4
+scale-invariant examples (256x512 patches upsampled to 512x1024: argmax of
+the bilinearly upsampled prediction, 255 where the upsampled keep mask is
+exactly 0).
 
-* ``vectorised``: :mod:`mmda.engine.loops.sie_pseudo_labels` (torch ops);
-* ``per-pixel loop``: the same algorithm written as the authors' code does
-  the thresholding - Python loops over pixels - for entropy, normalisation,
-  thresholding and the patch labels (argmax / ignore per pixel). The bilinear
-  upsampling of the patches is the same ``F.interpolate`` call in both (the
-  authors use torch for it too).
+* ``ours``: one :func:`_normalize_groups` pass shared by the statistics and
+  the keep mask, and :func:`upsampled_patch_labels` (no full-size
+  upsampling of the 19 channels);
+* ``per-pixel loop``: the same algorithm with Python loops over pixels as
+  the authors' code does the thresholding, with torch's ``F.interpolate``
+  for the upsampling (as the authors).
 
-Both produce the same keep mask and labels (checked). Usage::
+Both run interleaved in one process with one thread (``--threads``): loop,
+then ``--per-loop`` runs of ours, repeated ``--loop-repeats`` times; the
+table gives medians and [min, max]. The upsampled images (3 channels,
+``F.interpolate``) are timed separately: they are not pseudo-labels.
 
-    python tools/benchmarks/sie_pseudo_label_speed.py [--height 512] \
-        [--width 1024]
+Two maps: ``scene`` - class regions of a segmentation-like layout (logits at
+output stride 8, upsampled as the models do, mostly confident), and
+``random`` - independent random logits on a 32x64 grid, a class boundary
+every few pixels (the worst case of :func:`upsampled_patch_labels`, whose
+exact work grows with the boundary pixels).
+
+Usage::
+
+    OMP_NUM_THREADS=1 python tools/benchmarks/sie_pseudo_label_speed.py \\
+        [--maps scene random] [--loop-repeats 3] [--per-loop 5]
 """
 import argparse
 import math
 import os.path as osp
+import statistics
 import sys
 import time
 
@@ -30,20 +44,46 @@ import torch.nn.functional as F
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from mmda.engine.loops.sie_pseudo_labels import (  # noqa: E402
-    image_class_statistics, keep_mask, make_scale_invariant_examples,
-    normalized_entropy, sample_patch_boxes)
+    _normalize_groups, crop_patches, image_class_statistics, keep_mask,
+    sample_patch_boxes, upsampled_patch_labels)
 
 
-def vectorised(image, probs, thresholds, boxes, patch):
-    norm, pred, _ = normalized_entropy(probs[None])
-    stats = image_class_statistics(probs[None])  # the selection statistics
-    keep = keep_mask(norm[0], pred[0], thresholds)
-    images, labels = make_scale_invariant_examples(image, probs, keep, boxes,
-                                                   patch)
-    return keep, labels, stats
+def make_map(kind, C, H, W, g):
+    if kind == 'random':  # the previous benchmark's map
+        logits = torch.randn(1, C, H // 16, W // 16, generator=g) * 4
+    else:  # class regions on a 1/64 grid, logits at output stride 8
+        lab = torch.randint(0, C, (1, 1, max(H // 64, 1), max(W // 64, 1)),
+                            generator=g).float()
+        lab = F.interpolate(lab, size=(H // 8, W // 8),
+                            mode='nearest').long()[0, 0]
+        logits = (F.one_hot(lab, C).permute(2, 0, 1).float() * 6 +
+                  torch.randn(C, H // 8, W // 8, generator=g))[None]
+    return F.interpolate(logits, size=(H, W), mode='bilinear',
+                         align_corners=False)[0].softmax(0)
 
 
-def per_pixel_loop(image, probs, thresholds, boxes, patch):
+def ours(probs, thresholds, boxes, patch):
+    t0 = time.perf_counter()
+    normalized = _normalize_groups(probs[None])
+    norm, pred, max_prob = (t[0] for t in normalized[:3])
+    stats = image_class_statistics(probs[None], normalized=normalized)
+    keep = keep_mask(norm, pred, thresholds)
+    t1 = time.perf_counter()
+    labels = upsampled_patch_labels(probs, keep, boxes, patch,
+                                    top=(pred, max_prob))
+    t2 = time.perf_counter()
+    return keep, labels, stats, (t1 - t0, t2 - t1)
+
+
+def images(image, boxes, patch, H, W):
+    t0 = time.perf_counter()
+    img = crop_patches(image.float(), boxes, *patch)
+    F.interpolate(img, size=(H, W), mode='bilinear',
+                  align_corners=True).round_().clamp_(0, 255).byte()
+    return time.perf_counter() - t0
+
+
+def per_pixel_loop(probs, thresholds, boxes, patch):
     """The same algorithm with Python loops over pixels."""
     C, H, W = probs.shape
     p = probs.permute(1, 2, 0).reshape(-1, C).tolist()
@@ -95,59 +135,73 @@ def per_pixel_loop(image, probs, thresholds, boxes, patch):
             for c, v in enumerate(row):
                 if v > best:
                     best, arg = v, c
-            lab.append(arg if k >= 1e-3 else 255)
-        labels.append(torch.tensor(lab, dtype=torch.uint8).reshape(H, W))
-        img_p = image[None, :, y0:y0 + ph, x0:x0 + pw].float()
-        F.interpolate(img_p, size=(H, W), mode='bilinear', align_corners=True)
+            lab.append(arg if k != 0 else 255)
+        labels.append(torch.tensor(lab).reshape(H, W))
     return keep_t, torch.stack(labels), (sum_p, sum_ne, cnt)
 
 
-def main():
+def fmt(ts):
+    return (f'{statistics.median(ts):.3f} [{min(ts):.3f}, {max(ts):.3f}]')
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--height', type=int, default=512)
     parser.add_argument('--width', type=int, default=1024)
     parser.add_argument('--classes', type=int, default=19)
     parser.add_argument('--patches', type=int, default=4)
-    parser.add_argument('--repeats', type=int, default=5,
-                        help='repeats of the vectorised version (median)')
+    parser.add_argument('--maps', nargs='+', default=['scene', 'random'],
+                        choices=['scene', 'random'])
+    parser.add_argument('--loop-repeats', type=int, default=3)
+    parser.add_argument('--per-loop', type=int, default=5,
+                        help='runs of ours after each run of the loop')
     parser.add_argument('--threads', type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     H, W, C = args.height, args.width, args.classes
-    g = torch.Generator().manual_seed(0)
-    # a smooth, realistic-looking prediction: low-res logits upsampled
-    logits = torch.randn(1, C, H // 16, W // 16, generator=g) * 4
-    probs = F.interpolate(logits, size=(H, W), mode='bilinear',
-                          align_corners=False)[0].softmax(0)
-    image = torch.randint(0, 256, (3, H, W), dtype=torch.uint8, generator=g)
-    thresholds = torch.rand(C, generator=g) * 0.5 + 0.3
     patch = (H // 2, W // 2)
-    boxes = sample_patch_boxes(H, W, patch[0], patch[1], args.patches, g)
-
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        keep_v, labels_v, _ = vectorised(image, probs, thresholds, boxes,
-                                         patch)
-        times.append(time.perf_counter() - t0)
-    t_vec = sorted(times)[len(times) // 2]
-    t0 = time.perf_counter()
-    keep_l, labels_l, _ = per_pixel_loop(image, probs, thresholds, boxes,
-                                         patch)
-    t_loop = time.perf_counter() - t0
-    same_keep = bool(torch.equal(keep_v, keep_l))
-    label_agree = float((labels_v == labels_l).float().mean())
-
-    print(f'pseudo-labels of one {H}x{W} prediction, {C} classes, '
+    print(f'SIE pseudo-labels of one {C}x{H}x{W} prediction, '
           f'{args.patches} patches of {patch[0]}x{patch[1]}, '
-          f'{args.threads} thread(s)')
-    print('| implementation | time (s) | speed-up |')
-    print('|---|---|---|')
-    print(f'| per-pixel Python loop | {t_loop:.2f} | 1.0x |')
-    print(f'| vectorised torch (ours, median of {args.repeats}) | '
-          f'{t_vec:.3f} | {t_loop / t_vec:.0f}x |')
-    print(f'identical keep mask: {same_keep}; label agreement: '
-          f'{100 * label_agree:.4f}%')
+          f'{torch.get_num_threads()} thread(s); seconds, median '
+          f'[min, max] of {args.loop_repeats} loop runs and '
+          f'{args.loop_repeats * args.per_loop} runs of ours, interleaved')
+    print()
+    print('| map | per-pixel loop | ours | speed-up (median ratio '
+          '[worst, best]) | ours: entropy..keep | ours: labels | images '
+          '(not labels) | keep identical | labels differing |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for kind in args.maps:
+        g = torch.Generator().manual_seed(0)
+        probs = make_map(kind, C, H, W, g)
+        image = torch.randint(0, 256, (3, H, W), dtype=torch.uint8,
+                              generator=g)
+        thresholds = torch.rand(C, generator=g) * 0.5 + 0.3
+        boxes = sample_patch_boxes(H, W, patch[0], patch[1], args.patches,
+                                   g)
+        t_loop, t_ours, t_core, t_lab, t_img = [], [], [], [], []
+        for _ in range(args.loop_repeats):
+            t0 = time.perf_counter()
+            keep_l, labels_l, _ = per_pixel_loop(probs, thresholds, boxes,
+                                                 patch)
+            t_loop.append(time.perf_counter() - t0)
+            for _ in range(args.per_loop):
+                keep_v, labels_v, _, (a, b) = ours(probs, thresholds, boxes,
+                                                   patch)
+                t_core.append(a)
+                t_lab.append(b)
+                t_ours.append(a + b)
+                t_img.append(images(image, boxes, patch, H, W))
+        ratios = [lo / statistics.median(t_ours) for lo in t_loop]
+        diff = int((labels_v != labels_l).sum())
+        print(f'| {kind} | {fmt(t_loop)} | {fmt(t_ours)} | '
+              f'{statistics.median(t_loop) / statistics.median(t_ours):.0f}x '
+              f'[{min(ratios):.0f}x, {max(ratios):.0f}x] | {fmt(t_core)} | '
+              f'{fmt(t_lab)} | {fmt(t_img)} | '
+              f'{bool(torch.equal(keep_v, keep_l))} | {diff} of '
+              f'{labels_l.numel()} |', flush=True)
+    print()
+    print('labels differing: ours (float64 bilinear values) vs the loop '
+          '(float32 F.interpolate); they can differ only at float32 ties.')
 
 
 if __name__ == '__main__':

@@ -702,10 +702,12 @@ class SelfTrainingLoop(BaseLoop):
             for batch in self._predict_loader([selected[k] for k in sub]):
                 probs, images = self._predict(batch)
                 for prob, img in zip(probs, images):
-                    norm, pred, _, _, _ = _normalize_groups(prob[None])
+                    norm, pred, max_prob, _, _ = _normalize_groups(
+                        prob[None])
                     keep = keep_mask(norm[0], pred[0],
                                      thresholds.to(prob.device))
-                    self._write_examples(root, r, sub[pos], img, prob, keep)
+                    self._write_examples(root, r, sub[pos], img, prob, keep,
+                                         top=(pred[0], max_prob[0]))
                     if self.pseudo_label_quality:
                         cm = pseudo_label_confusion(
                             pred[0], keep,
@@ -807,7 +809,8 @@ class SelfTrainingLoop(BaseLoop):
         return gt
 
     def _write_examples(self, root: str, r: int, k: int, img: torch.Tensor,
-                        prob: torch.Tensor, keep: torch.Tensor) -> None:
+                        prob: torch.Tensor, keep: torch.Tensor,
+                        top=None) -> None:
         import mmcv
         gen = torch.Generator().manual_seed(
             (self._seed * 1000003 + 7919 * r + k) % (2**62))
@@ -817,7 +820,7 @@ class SelfTrainingLoop(BaseLoop):
                                    generator=gen)
         images, labels = make_scale_invariant_examples(
             img, prob, keep, boxes, self.patch_size,
-            ignore_index=self.ignore_index)
+            ignore_index=self.ignore_index, top=top)
         images = images.permute(0, 2, 3, 1).contiguous().cpu().numpy()
         labels = labels.cpu().numpy()
         for j in range(self.num_patches):
