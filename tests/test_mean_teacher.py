@@ -1010,3 +1010,22 @@ def test_all_cs_day_image_configs():
     dirs = [s.img_dir for s in cg.train_dataloader.dataset.domain_a.sources]
     assert dirs == ['leftImg8bit/train', 'leftImg8bit/train_extra',
                     'leftImg8bit/test']
+
+
+def test_cs2night_without_the_translated_folder_says_how_to_write_it(
+        tmp_path, monkeypatch):
+    from mmda.registry import DATASETS
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'mean_teacher',
+                                   'cs2night.py'))
+    os.makedirs(tmp_path / 'data')
+    _fake_cityscapes(str(tmp_path / 'data'))  # day images, no translation
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        DATASETS.build(cfg.train_dataloader.dataset.to_dict())
+    msg = str(e.value)
+    assert "'data/cityscapes_day2night/leftImg8bit/train'" in msg
+    assert ('python tools/translate.py configs/cyclegan/city2night.py '
+            'work_dirs/city2night/iter_700000.pth --src '
+            'data/cityscapes/leftImg8bit/train --out '
+            'data/cityscapes_day2night/leftImg8bit/train --scale 0.5') in msg
+    assert 'cs2night_online_translation.py' in msg
