@@ -601,3 +601,27 @@ def test_seg_benchmark_feature_net_loads_into_feature_loss(tmp_path):
     other = bench.pretrain_feature_net(arch, str(tmp_path), 3, 0)
     assert other != path and not torch.equal(
         torch.load(other)['features.3.weight'], state['features.3.weight'])
+
+
+# ----------------------------- GAN loss type of the real configs (item 11)
+def test_city2night_configs_state_their_gan_loss_type():
+    from mmengine.config import Config
+    cdir = osp.join(osp.dirname(__file__), '..', 'configs', 'cyclegan')
+    ls = Config.fromfile(osp.join(cdir, 'city2night.py'))
+    bce = Config.fromfile(osp.join(cdir, 'city2night_bce.py'))
+    # a named switch, and the model follows it
+    assert (ls.gan_type, ls.model.gan_loss.gan_type) == ('lsgan', 'lsgan')
+    assert (bce.gan_type, bce.model.gan_loss.gan_type) == ('vanilla',
+                                                           'vanilla')
+    text = open(osp.join(cdir, 'city2night.py')).read()
+    assert 'eq. 4' in text and 'least-squares' in text
+    # 'vanilla' is eq. 4's discriminator objective:
+    # 0.5 * -[log D(x_t) + log(1 - D(G(x_s)))] with D = sigmoid(logit),
+    # as CycleGAN's discriminator step weighs it
+    loss = MODELS.build(dict(bce.model.gan_loss))
+    real, fake = torch.tensor([[0.3, -1.2]]), torch.tensor([[0.8, -0.1]])
+    d = 0.5 * loss(real, True) + 0.5 * loss(fake, False)
+    sig = torch.sigmoid
+    ref = -0.5 * (torch.log(sig(real)).mean() +
+                  torch.log(1 - sig(fake)).mean())
+    assert torch.isclose(d, ref, atol=1e-6)

@@ -587,28 +587,31 @@ def test_tools_train_toy_full(tmp_path):
 
 
 # ------------------------------------------------------------ real configs
+D2N_FL = 'data/cityscapes_day2night/leftImg8bit/train'
 TABLE1 = {
-    # config: (sup_day, sup_translated, night, day consistency, checkpoint)
+    # config: (sup_day, sup_translated, night, day consistency,
+    #          offline Day2Night (CS) folder)
     'cs2night_baseline.py': (True, False, False, False, None),
-    'cs2night_d2n_cyclegan.py': (False, True, False, False,
-                                 'checkpoints/cyclegan_city2night.pth'),
-    'cs2night_d2n_cyclegan_fl.py': (False, True, False, False,
-                                    'checkpoints/cyclegan_fl_city2night.pth'),
-    'cs2night_d2n_fl_day.py': (True, True, False, False,
-                               'checkpoints/cyclegan_fl_city2night.pth'),
-    'cs2night.py': (True, True, True, True,
-                    'checkpoints/cyclegan_fl_city2night.pth'),
+    'cs2night_d2n_cyclegan.py': (
+        False, True, False, False,
+        'data/cityscapes_day2night_cyclegan/leftImg8bit/train'),
+    'cs2night_d2n_cyclegan_fl.py': (False, True, False, False, D2N_FL),
+    'cs2night_d2n_fl_day.py': (True, True, False, False, D2N_FL),
+    'cs2night.py': (True, True, True, True, D2N_FL),
 }
 
 
 def test_cs2night_configs_paper_settings(tmp_path):
-    for name, (day, trans, night, dcons, ckpt) in TABLE1.items():
+    for name, (day, trans, night, dcons, folder) in TABLE1.items():
         cfg = Config.fromfile(
             osp.join(ROOT, 'configs', 'mean_teacher', name))
         m = cfg.model
         assert (m.sup_day, m.sup_translated, m.night_consistency,
                 m.day_consistency) == (day, trans, night, dcons), name
-        assert (m.translator or {}).get('checkpoint') == ckpt, name
+        assert m.translator is None, name
+        ds = cfg.train_dataloader.dataset
+        src = ds.source if ds.type == 'UDADataset' else ds
+        assert src.get('translated_dir') == folder, name
         assert m.eval_model == 'teacher' and m.teacher is True
         # batch of 8 labelled samples: 8 day, 8 translated or 4 + 4
         assert cfg.train_dataloader.batch_size * (int(day) + int(trans)) == 8
@@ -619,8 +622,12 @@ def test_cs2night_configs_paper_settings(tmp_path):
         assert ema and ema[0].alpha == 0.999
         assert cfg.data_preprocessor.size == (256, 256)
         assert cfg.val_cfg.type == 'MultiDomainValLoop'
-        assert [d['prefix'] for d in cfg.val_cfg.domains] == ['day', 'night']
-        assert cfg.val_cfg.domains[1]['evaluator']['classes'] == 'gt_present'
+        assert [d['prefix'] for d in cfg.val_cfg.domains] == ['day',
+                                                               'dz_val']
+        assert [d['prefix'] for d in cfg.test_cfg.domains] == ['day',
+                                                                'night']
+        assert cfg.test_cfg.domains[1]['evaluator']['classes'] == \
+            'gt_present'
         assert m.segmentor.backbone.type == 'VGG16'
     ramps = {r['attr']: r for r in cfg.custom_hooks[1]['ramps']}
     assert ramps['confidence_threshold']['start'] == 0.5
@@ -632,10 +639,7 @@ def test_cs2night_configs_paper_settings(tmp_path):
 
     # the full model builds with DeepLabV2-VGG16 (dropout after fc6 and
     # before the classifier) and trains one step on small crops
-    ckpt = str(tmp_path / 'gen.pth')
-    gen_cfg = _tiny_generator_checkpoint(ckpt)
     mcfg = copy.deepcopy(cfg.model.to_dict())
-    mcfg['translator'].update(generator=gen_cfg, checkpoint=ckpt)
     mcfg['segmentor']['backbone']['init_cfg'] = None
     mcfg['segmentor']['data_preprocessor']['size'] = (48, 48)
     mcfg['data_preprocessor'] = dict(mcfg['segmentor']['data_preprocessor'])
@@ -658,8 +662,370 @@ def test_cs2night_configs_paper_settings(tmp_path):
         inputs=[torch.randint(0, 256, (3, 48, 48), dtype=torch.uint8)],
         data_samples=[s],
         target_inputs=[torch.randint(0, 256, (3, 48, 48), dtype=torch.uint8)],
-        target_data_samples=[SegDataSample()])
+        target_data_samples=[SegDataSample()],
+        translated_inputs=[torch.randint(0, 256, (3, 48, 48),
+                                         dtype=torch.uint8)])
     log = model.train_step(batch, OptimWrapper(
         torch.optim.Adam(model.parameters(), lr=1e-4)))
     assert torch.isfinite(log['loss'])
     assert 'ssl.loss_night' in log and 'ssl.loss_day' in log
+
+
+# ------------------------------------------- checkpoint selection (item 10)
+def _loop_datasets(cfg, loop):
+    """``{prefix: dataset config}`` of every domain of ``{loop}_cfg``."""
+    default = cfg.get(f'{loop}_dataloader')
+    return {d['prefix']: (d.get('dataloader') or default)['dataset']
+            for d in cfg[f'{loop}_cfg']['domains']}
+
+
+def _dataset_key(ds):
+    return (ds['type'], osp.normpath(ds.get('data_root') or '.'),
+            osp.normpath(ds['data_prefix']['img_path']))
+
+
+CS2NIGHT_CONFIGS = sorted(
+    osp.basename(p) for p in glob.glob(
+        osp.join(ROOT, 'configs', 'mean_teacher', 'cs2night*.py')))
+
+
+@pytest.mark.parametrize('name', CS2NIGHT_CONFIGS)
+def test_cs2night_never_selects_checkpoints_on_a_reported_set(name):
+    """Scherer et al. report Cityscapes val and Nighttime Driving test
+    (Table 1): the best checkpoint must be chosen on another, validation
+    split (Dark Zurich val night), never on a set of the test loop."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'mean_teacher', name))
+    save_best = cfg.default_hooks.checkpoint.get('save_best')
+    keys = [save_best] if isinstance(save_best, str) else list(
+        save_best or [])
+    if name == 'cs2night.py':
+        assert keys == ['dz_val/mIoU']
+    val_sets = _loop_datasets(cfg, 'val')
+    reported = {_dataset_key(ds) for ds in _loop_datasets(cfg,
+                                                          'test').values()}
+    assert any(k[0] == 'NightDrivingDataset' for k in reported)
+    for ds in val_sets.values():
+        # the test set is not even looked at during training
+        assert ds['type'] != 'NightDrivingDataset', name
+    for key in keys:
+        prefix = key.split('/', 1)[0]
+        assert prefix in val_sets, (name, key, sorted(val_sets))
+        ds = val_sets[prefix]
+        assert _dataset_key(ds) not in reported, (name, key, ds)
+        parts = osp.normpath(ds['data_prefix']['img_path']).split(os.sep)
+        assert 'test' not in parts, (name, key, ds)
+        assert (ds['type'], parts[:2]) == (
+            'DarkZurichDataset', ['rgb_anon', 'val']), (name, key, ds)
+
+
+# ------------------------------------- offline Day2Night (CS) data (item 9)
+def _fake_cityscapes(root, names=('aachen_000000_000019',
+                                  'aachen_000001_000019'), size=(24, 40),
+                     translate=None, split='train', labels=True):
+    """A tiny Cityscapes-layout tree; ``translate`` (a function of the BGR
+    image) writes the translated copy under ``root/day2night``."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for name in names:
+        img = rng.integers(0, 256, size + (3, ), dtype=np.uint8)
+        city = name.split('_')[0]
+        d = osp.join(root, 'cityscapes', 'leftImg8bit', split, city)
+        os.makedirs(d, exist_ok=True)
+        cv2.imwrite(osp.join(d, f'{name}_leftImg8bit.png'), img)
+        if labels:
+            ld = osp.join(root, 'cityscapes', 'gtFine', split, city)
+            os.makedirs(ld, exist_ok=True)
+            lab = rng.integers(0, 19, size, dtype=np.uint8)
+            cv2.imwrite(osp.join(ld, f'{name}_gtFine_labelTrainIds.png'), lab)
+        if translate is not None:
+            td = osp.join(root, 'day2night', 'leftImg8bit', split, city)
+            os.makedirs(td, exist_ok=True)
+            cv2.imwrite(osp.join(td, f'{name}_leftImg8bit.png'),
+                        translate(img))
+    return (osp.join(root, 'cityscapes'),
+            osp.join(root, 'day2night', 'leftImg8bit', split))
+
+
+def _pair_dataset(root, translated_dir, pipeline=None, **kw):
+    from mmda.registry import DATASETS
+    cfg = dict(
+        type='Day2NightCityscapesDataset', data_root=root,
+        data_prefix=dict(img_path='leftImg8bit/train',
+                         seg_map_path='gtFine/train'),
+        translated_dir=translated_dir,
+        pipeline=pipeline if pipeline is not None else [
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadTranslatedImage'),
+            dict(type='LoadAnnotations'),
+            dict(type='RandomCrop', crop_size=(16, 16)),
+            dict(type='RandomFlip', prob=0.5),
+            dict(type='PackTranslatedSegInputs'),
+        ])
+    cfg.update(kw)
+    return DATASETS.build(cfg)
+
+
+def test_day2night_dataset_missing_translations_name_folder_and_command(
+        tmp_path):
+    root, out = _fake_cityscapes(str(tmp_path))  # nothing translated
+    with pytest.raises(FileNotFoundError) as e:
+        _pair_dataset(root, out)
+    msg = str(e.value)
+    assert repr(out) in msg and 'does not exist' in msg
+    assert ('python tools/translate.py configs/cyclegan/city2night.py '
+            'work_dirs/city2night/iter_700000.pth --src '
+            f'{osp.join(root, "leftImg8bit/train")} --out {out} --scale 0.5'
+            ) in msg
+    assert "translation='online'" in msg
+    # a partly written folder: the missing images are counted and named
+    os.makedirs(osp.join(out, 'aachen'))
+    import shutil
+    shutil.copy(
+        osp.join(root, 'leftImg8bit/train/aachen/'
+                 'aachen_000000_000019_leftImg8bit.png'),
+        osp.join(out, 'aachen', 'aachen_000000_000019_leftImg8bit.png'))
+    with pytest.raises(FileNotFoundError,
+                       match=r'1 of 2 images .* no translation') as e:
+        _pair_dataset(root, out)
+    assert 'aachen_000001_000019_leftImg8bit.png' in str(e.value)
+    assert '--out ' + out in str(e.value)
+    with pytest.raises(KeyError, match='translated_dir'):
+        _pair_dataset(root, None)
+
+
+def test_day2night_pairs_stay_aligned_through_crop_flip_and_resize(
+        tmp_path):
+    import cv2
+    import numpy as np
+    from mmcv.transforms import Resize
+    root, out = _fake_cityscapes(str(tmp_path), translate=lambda x: 255 - x)
+    ds = _pair_dataset(root, out)
+    assert len(ds) == 2
+    info = ds.get_data_info(0)
+    assert info['translated_img_path'] == osp.join(
+        out, 'aachen', 'aachen_000000_000019_leftImg8bit.png')
+    flips = set()
+    for i in range(12):
+        item = ds[i % 2]
+        day, trans = item['inputs'], item['translated_inputs']
+        assert day.shape == trans.shape == (3, 16, 16)
+        assert day.dtype == trans.dtype == torch.uint8
+        # the same crop and flip for both (translation = 255 - day here)
+        assert torch.equal(trans, 255 - day)
+        flips.add(item['data_samples'].flip)
+        assert item['data_samples'].gt_sem_seg.data.shape == (1, 16, 16)
+    assert flips == {True, False}
+    # resizing the stacked 6-channel image equals resizing each image
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    rs = Resize(scale=(57, 31), keep_ratio=True)
+    both = rs(dict(img=np.concatenate([a, b], 2)))['img']
+    assert both.shape[2] == 6
+    for k, x in enumerate((a, b)):
+        assert np.array_equal(both[..., 3 * k:3 * k + 3],
+                              rs(dict(img=x))['img'])
+    # a translation of another size is refused with both file names
+    bad = osp.join(out, 'aachen', 'aachen_000001_000019_leftImg8bit.png')
+    cv2.imwrite(bad, np.zeros((12, 20, 3), np.uint8))
+    with pytest.raises(ValueError, match='input size') as e:
+        ds[1]
+    assert bad in str(e.value)
+
+
+def test_offline_translations_reach_the_student_normalised(tmp_path):
+    from mmda.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    root, out = _fake_cityscapes(str(tmp_path), size=(32, 64),
+                                 translate=lambda x: 255 - x)
+    pipe = [dict(type='LoadImageFromFile'), dict(type='LoadTranslatedImage'),
+            dict(type='LoadAnnotations'), dict(type='RandomFlip', prob=0.5),
+            dict(type='PackTranslatedSegInputs')]
+    uda = DATASETS.build(dict(
+        type='UDADataset',
+        source=dict(type='Day2NightCityscapesDataset', data_root=root,
+                    translated_dir=out, pipeline=pipe),
+        target=dict(type='CityscapesDataset', data_root=root,
+                    data_prefix=dict(img_path='leftImg8bit/train'),
+                    pipeline=[dict(type='LoadImageFromFile'),
+                              dict(type='PackSegInputs')]),
+        seed=0))
+    batch = pseudo_collate([uda[0], uda[1]])
+    assert len(batch['translated_inputs']) == 2
+    model = build_mt(translation='offline', translator=None, dropout=0.0)
+
+    def no_online(img):
+        raise AssertionError('offline mode must not run a translator')
+    model.translate = no_online
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    # normalised exactly like `inputs` (RGB, mean/std)
+    raw = torch.stack(batch['translated_inputs']).float()[:, [2, 1, 0]]
+    assert torch.allclose(data['translated_inputs'], _norm(raw))
+    assert torch.allclose(data['translated_inputs'],
+                          _norm(255 - _denorm(data['inputs'])), atol=1e-4)
+    assert model.get_translated(data) is not None
+    assert torch.equal(model.get_translated(data), data['translated_inputs'])
+    # the supervised views are x_s and the dataset's G_ST(x_s)
+    model.ssl_weight = 0.0
+    log = model.forward_train(data, sgd(model))
+    model._n_backward = 0
+    labels = torch.stack([s.gt_sem_seg.data[0] for s in data['data_samples']])
+    with torch.no_grad():
+        logits = model.student(
+            torch.cat([data['inputs'], data['translated_inputs']]),
+            mode='tensor')
+        logits = F.interpolate(logits, size=(H, W), mode='bilinear',
+                               align_corners=model.align_corners)
+        ce = F.cross_entropy(logits, torch.cat([labels, labels]),
+                             ignore_index=255, reduction='none')
+    assert log['loss'].item() == pytest.approx(
+        (ce[:2].mean() + ce[2:].mean()).item(), rel=1e-4)
+    # full step with both consistency terms
+    model.ssl_weight = 1.0
+    log = model.train_step(copy.deepcopy(batch), sgd(model))
+    assert 'ssl.loss_day' in log and torch.isfinite(log['loss'])
+
+    # offline without translations: a clear error naming the dataset
+    plain = {k: v for k, v in batch.items() if k != 'translated_inputs'}
+    with pytest.raises(KeyError, match='Day2NightCityscapesDataset'):
+        model.train_step(copy.deepcopy(plain), sgd(model))
+    # online with offline translations in the batch: refused
+    online = build_mt()
+    with pytest.raises(ValueError, match="translation='offline'"):
+        online.train_step(copy.deepcopy(batch), sgd(online))
+    with pytest.raises(ValueError, match='translation'):
+        build_mt(translation='offline')  # a translator would be unused
+    with pytest.raises(ValueError, match='translation'):
+        build_mt(translation='cached', translator=None)
+
+
+def test_cs2night_configs_translate_offline_by_default():
+    """Table 1 translates Cityscapes *before* segmentation training: every
+    cs2night* config with translated images reads the offline copy, except
+    the named on-the-fly variant."""
+    for name in CS2NIGHT_CONFIGS:
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'mean_teacher',
+                                       name))
+        m = cfg.model
+        if not (m.sup_translated or m.day_consistency):
+            continue
+        ds = cfg.train_dataloader.dataset
+        src = ds.source if ds.type == 'UDADataset' else ds
+        pipe = [t['type'] for t in src.pipeline]
+        if name == 'cs2night_online_translation.py':
+            assert m.translation == 'online' and m.translator.checkpoint
+            assert src.type == 'CityscapesDataset', name
+            assert 'LoadTranslatedImage' not in pipe
+            continue
+        assert m.translation == 'offline' and m.translator is None, name
+        assert src.type == 'Day2NightCityscapesDataset', name
+        assert src.translated_dir.startswith('data/cityscapes_day2night')
+        assert pipe[:2] == ['LoadImageFromFile', 'LoadTranslatedImage']
+        assert pipe[-1] == 'PackTranslatedSegInputs'
+        # no photometric transform between load and pack
+        assert set(pipe) <= {'LoadImageFromFile', 'LoadTranslatedImage',
+                             'LoadAnnotations', 'Resize', 'RandomCrop',
+                             'RandomFlip', 'PackTranslatedSegInputs'}
+
+
+# ------------------------------------ "all images from CS" day pair (item 11)
+def test_day_consistency_on_an_extra_unlabelled_day_stream(tmp_path):
+    from mmda.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    root, out = _fake_cityscapes(str(tmp_path), size=(32, 64),
+                                 translate=lambda x: 255 - x)
+    _, out_test = _fake_cityscapes(
+        str(tmp_path), names=('berlin_000000_000019', ), size=(32, 64),
+        translate=lambda x: x // 2, split='test', labels=False)
+    pair = [dict(type='LoadImageFromFile'), dict(type='LoadTranslatedImage'),
+            dict(type='LoadAnnotations'), dict(type='PackTranslatedSegInputs')]
+    uda = DATASETS.build(dict(
+        type='UDADataset',
+        source=dict(type='Day2NightCityscapesDataset', data_root=root,
+                    translated_dir=out, pipeline=pair),
+        target=dict(type='CityscapesDataset', data_root=root,
+                    data_prefix=dict(img_path='leftImg8bit/train'),
+                    pipeline=[dict(type='LoadImageFromFile'),
+                              dict(type='PackSegInputs')]),
+        extra=dict(day=dict(
+            type='Day2NightCityscapesDataset', data_root=root,
+            data_prefix=dict(img_path='leftImg8bit/test'),
+            translated_dir=out_test,
+            pipeline=[dict(type='LoadImageFromFile'),
+                      dict(type='LoadTranslatedImage'),
+                      dict(type='PackTranslatedSegInputs')])),
+        seed=0))
+    item = uda[0]
+    assert {'day_inputs', 'day_translated_inputs', 'day_data_samples',
+            'translated_inputs'} <= set(item)
+    assert torch.equal(item['day_translated_inputs'], item['day_inputs'] // 2)
+    batch = pseudo_collate([uda[0], uda[1]])
+    model = build_mt(translation='offline', translator=None, dropout=0.0,
+                     day_images='all')
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    assert data['day_inputs'].shape == data['inputs'].shape
+    assert not torch.allclose(data['day_inputs'], data['inputs'])
+    seen = []
+    orig = model.teacher_probs
+
+    def spy(img):
+        seen.append(img)
+        return orig(img)
+    model.teacher_probs = spy
+    log = model.forward_train(data, sgd(model))
+    model._n_backward = 0
+    assert 'ssl.loss_day' in log
+    # teacher inputs: A_w(x_t), x_t (night mask), then the extra day images
+    assert torch.equal(seen[0][-2:], data['day_inputs'])
+    # without the stream: a clear error
+    plain = {k: v for k, v in batch.items() if not k.startswith('day_')}
+    with pytest.raises(KeyError, match='extra=dict\\(day='):
+        model.train_step(copy.deepcopy(plain), sgd(model))
+    with pytest.raises(ValueError, match='day_images'):
+        build_mt(day_images='every')
+    with pytest.raises(ValueError, match='extra stream name'):
+        DATASETS.build(dict(type='UDADataset', source=uda.source,
+                            target=uda.target, extra={'target': uda.source}))
+
+
+def test_all_cs_day_image_configs():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'mean_teacher',
+                                   'cs2night_all_cs_day.py'))
+    assert cfg.model.day_images == 'all'
+    day = cfg.train_dataloader.dataset.extra.day
+    dirs = [d.data_prefix.img_path for d in day.datasets]
+    assert dirs == ['leftImg8bit/train', 'leftImg8bit/train_extra',
+                    'leftImg8bit/test']
+    for d in day.datasets:
+        assert d.type == 'Day2NightCityscapesDataset'
+        assert 'seg_map_path' not in d.data_prefix  # unlabelled
+        assert d.translated_dir.endswith(d.data_prefix.img_path)
+    # the default keeps the labelled images for the day pair
+    base = Config.fromfile(osp.join(ROOT, 'configs', 'mean_teacher',
+                                    'cs2night.py'))
+    assert base.model.get('day_images', 'labelled') == 'labelled'
+    cg = Config.fromfile(osp.join(ROOT, 'configs', 'cyclegan',
+                                  'city2night_all_cs.py'))
+    dirs = [s.img_dir for s in cg.train_dataloader.dataset.domain_a.sources]
+    assert dirs == ['leftImg8bit/train', 'leftImg8bit/train_extra',
+                    'leftImg8bit/test']
+
+
+def test_cs2night_without_the_translated_folder_says_how_to_write_it(
+        tmp_path, monkeypatch):
+    from mmda.registry import DATASETS
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'mean_teacher',
+                                   'cs2night.py'))
+    os.makedirs(tmp_path / 'data')
+    _fake_cityscapes(str(tmp_path / 'data'))  # day images, no translation
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        DATASETS.build(cfg.train_dataloader.dataset.to_dict())
+    msg = str(e.value)
+    assert "'data/cityscapes_day2night/leftImg8bit/train'" in msg
+    assert ('python tools/translate.py configs/cyclegan/city2night.py '
+            'work_dirs/city2night/iter_700000.pth --src '
+            'data/cityscapes/leftImg8bit/train --out '
+            'data/cityscapes_day2night/leftImg8bit/train --scale 0.5') in msg
+    assert 'cs2night_online_translation.py' in msg

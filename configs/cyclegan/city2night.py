@@ -1,8 +1,8 @@
 # CycleGAN + feature loss, Cityscapes day -> Dark Zurich + BDD100K night
 # (Scherer et al., 2021, §3.2, §4.2):
 # ResNet generator with 9 residual blocks and bilinear-upsampling + conv
-# instead of transposed convs; 70x70 PatchGAN discriminators; LSGAN loss;
-# λ_cyc = 10; VGG19 block5_conv2 feature loss; Adam(0.5, 0.999), lr 2e-4 for
+# instead of transposed convs; 70x70 PatchGAN discriminators; least-squares
+# GAN loss (`gan_type` below); # λ_cyc = 10; VGG19 block5_conv2 feature loss; Adam(0.5, 0.999), lr 2e-4 for
 # 100k iterations then 1e-4, 700k iterations, batch 1; gradient norms clipped
 # to 5.0 per network; EMA generators (decay 0.9999) used for translation.
 #
@@ -21,6 +21,15 @@ _base_ = [
 custom_imports = dict(imports=['mmda', 'mmseg.visualization'],
                       allow_failed_imports=False)
 
+# GAN loss type (model.gan_loss.gan_type). This config uses 'lsgan', the
+# least-squares loss of the CycleGAN code (Zhu et al.'s default), which the
+# paper builds on (§4.2: generators "as in (Zhu et al., 2017)"). Eq. 4 of the
+# paper prints the log (cross-entropy) form: 'vanilla' (city2night_bce.py)
+# is that loss for the discriminators, E[log D(x_t)] + E[log(1-D(G(x_s)))],
+# with the generator minimising -log D(G(x_s)) (the non-saturating form of
+# Goodfellow et al. and of the CycleGAN code's 'vanilla' mode) rather than
+# eq. 4's log(1 - D(G(x_s))), which saturates early in training.
+gan_type = 'lsgan'
 generator = dict(
     type='ResnetGenerator',
     base_channels=64,
@@ -34,7 +43,7 @@ model = dict(
     discriminator=dict(
         type='PatchDiscriminator', base_channels=64, num_layers=3,
         norm_cfg=dict(type='IN')),
-    gan_loss=dict(type='GANLoss', gan_type='lsgan'),
+    gan_loss=dict(type='GANLoss', gan_type=gan_type),
     cycle_loss_weight=10.0,
     identity_loss_weight=0.0,
     feature_loss=dict(

@@ -9,7 +9,9 @@ semi-supervised ClassMix), each passed through its own pipeline::
          target_inputs=..., target_data_samples=...)   # target
 
 so mmengine's default ``pseudo_collate`` batches both halves and
-:class:`mmda.models.UDADataPreProcessor` normalises them.
+:class:`mmda.models.UDADataPreProcessor` normalises them. Other keys of the
+source sample (e.g. ``translated_inputs``, the offline day->night
+translation of the source image) are passed through unchanged.
 
 Optionally the source is drawn by rare-class sampling (RCS, DAFormer,
 Hoyer et al. 2022, §3.3) from the class statistics written by the dataset
@@ -102,6 +104,13 @@ class UDADataset(Dataset):
             and rank from ``randomness.seed``.
         check_metainfo (bool): require equal ``classes`` in both datasets.
             Defaults to True.
+        extra (dict, optional): further unlabelled streams ``{name: dataset
+            config}``; every item then also holds one random sample of each
+            (drawn like the random target), its packed keys prefixed with
+            ``name_`` (e.g. ``extra=dict(day=...)`` gives ``day_inputs``,
+            ``day_data_samples`` and, with PackTranslatedSegInputs,
+            ``day_translated_inputs``: the unlabelled day images of the mean
+            teacher's day consistency term, ``day_images='all'``).
     """
 
     _LENGTHS = ('source', 'max')
@@ -114,7 +123,9 @@ class UDADataset(Dataset):
                  target_sampling: str = 'random',
                  rare_class_sampling: Optional[dict] = None,
                  seed: Optional[int] = None,
-                 check_metainfo: bool = True) -> None:
+                 check_metainfo: bool = True,
+                 extra: Optional[Dict[str, Union[dict, BaseDataset]]] = None
+                 ) -> None:
         if source is None:
             raise KeyError(
                 'UDADataset: missing `source` (the labelled dataset config, '
@@ -135,6 +146,22 @@ class UDADataset(Dataset):
                              f'{target_sampling!r}')
         self.source = self._build(source, 'source')
         self.target = self._build(target, 'target')
+        if extra is not None and not isinstance(extra, dict):
+            raise TypeError('UDADataset: `extra` must be a dict {name: '
+                            f'dataset config}}, got {type(extra).__name__}')
+        self.extra = {}
+        for name, cfg in (extra or {}).items():
+            if not isinstance(name, str) or not name.isidentifier() or \
+                    name in ('target', 'translated'):
+                raise ValueError(
+                    f'UDADataset: extra stream name {name!r} must be an '
+                    "identifier other than 'target' / 'translated' (it "
+                    'prefixes the batch keys, e.g. day -> day_inputs)')
+            self.extra[name] = self._build(cfg, f'extra.{name}')
+            if len(self.extra[name]) == 0:
+                raise ValueError(f'UDADataset: the extra dataset {name!r} '
+                                 f'({type(self.extra[name]).__name__}) is '
+                                 'empty')
         self.length = length
         self.target_sampling = target_sampling
         self.seed = seed
@@ -184,7 +211,7 @@ class UDADataset(Dataset):
         return dict(self._metainfo)
 
     def full_init(self) -> None:
-        for ds in (self.source, self.target):
+        for ds in (self.source, self.target, *self.extra.values()):
             if hasattr(ds, 'full_init'):
                 ds.full_init()
 
@@ -332,7 +359,21 @@ class UDADataset(Dataset):
                     'PackSegInputs (producing `inputs` and `data_samples`), '
                     f'got {type(s).__name__} '
                     f'{sorted(s) if isinstance(s, dict) else ""}')
-        return dict(inputs=src['inputs'],
-                    data_samples=src['data_samples'],
-                    target_inputs=tgt['inputs'],
-                    target_data_samples=tgt['data_samples'])
+        out = dict(inputs=src['inputs'],
+                   data_samples=src['data_samples'],
+                   target_inputs=tgt['inputs'],
+                   target_data_samples=tgt['data_samples'])
+        # Further packed keys of the source pass through unchanged, e.g.
+        # `translated_inputs` (the offline translation of the source image,
+        # PackTranslatedSegInputs), normalised by UDADataPreProcessor.
+        for key, value in src.items():
+            out.setdefault(key, value)
+        for name, ds in self.extra.items():
+            item = ds[int(self.rng.integers(len(ds)))]
+            if not isinstance(item, dict) or 'inputs' not in item:
+                raise KeyError(
+                    f'UDADataset: the pipeline of extra dataset {name!r} '
+                    'must end with PackSegInputs / PackTranslatedSegInputs')
+            for key, value in item.items():
+                out[f'{name}_{key}'] = value
+        return out

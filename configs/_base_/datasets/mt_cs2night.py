@@ -2,18 +2,44 @@
 # for the mean-teacher domain extension (Scherer et al., 2021, §4.1, §4.2;
 # METHODS.md "Mean-teacher domain extension"):
 # - images rescaled to 512x1024 (HxW), random 256x256 crops;
-# - per iteration 4 day images (the segmentor adds their 4 day->night
-#   translations: 8 labelled samples, the paper's batch of 8 with "50%
-#   transformed CS images as well as 50% non-transformed images", §4.3) and
-#   4 night images for the consistency loss;
-# - evaluation on two domains in one run (MultiDomainValLoop): Cityscapes val
-#   (19 classes, prefix `day/`) and Nighttime Driving test over its 17
+# - per iteration 4 day images, each with its day->night translation G_ST(x_s)
+#   (8 labelled samples, the paper's batch of 8 with "50% transformed CS
+#   images as well as 50% non-transformed images", §4.3) and 4 night images
+#   for the consistency loss;
+# - the translations are the offline "Day2Night (CS)" copy (Table 1 caption:
+#   "translated to nighttime prior to the segmentation training"): whole
+#   images translated once by tools/translate.py into `mt_day2night_dir`,
+#   loaded with each day image and cropped/flipped with it
+#   (Day2NightCityscapesDataset + LoadTranslatedImage +
+#   PackTranslatedSegInputs). Write the folder with
+#     python tools/translate.py configs/cyclegan/city2night.py \
+#         work_dirs/city2night/iter_700000.pth \
+#         --src data/cityscapes/leftImg8bit/train \
+#         --out data/cityscapes_day2night/leftImg8bit/train --scale 0.5
+#   (a missing folder raises an error with this command). The on-the-fly
+#   variant (the generator translates each 256x256 crop, so its
+#   InstanceNorm sees the crop's statistics, not the whole image's: not the
+#   same images) is configs/mean_teacher/cs2night_online_translation.py;
+# - validation during training (MultiDomainValLoop, for checkpoint
+#   selection): Dark Zurich val night (50 labelled images, 19 classes,
+#   prefix `dz_val/`; the configs keep the best checkpoint by
+#   `dz_val/mIoU`) and Cityscapes val (prefix `day/`, monitored only);
+# - testing (MultiDomainTestLoop), the two sets Table 1 reports: Cityscapes
+#   val (19 classes, prefix `day/`) and Nighttime Driving test over its 17
 #   annotated classes (SubsetIoUMetric classes='gt_present', prefix
-#   `night/`).
+#   `night/`). Neither reported set selects checkpoints: choosing the best
+#   of 10 checkpoints on the 50 Nighttime Driving test images would report
+#   a maximum over noisy evaluations of the test set itself.
 # Prepare Cityscapes with mmseg's converter (gtFine *_labelTrainIds.png) and
 # the BDD100K night list with tools/dataset_converters/bdd100k_night.py.
 mt_crop_size = (256, 256)
 mt_cityscapes_root = 'data/cityscapes/'
+# The offline "Day2Night (CS)" folder (tools/translate.py --out) and the
+# CycleGAN checkpoint named in the missing-folder error.
+mt_day2night_dir = 'data/cityscapes_day2night/leftImg8bit/train'
+mt_day2night_checkpoint = 'work_dirs/city2night/iter_700000.pth'
+# Day images alone (no translation): Table 1's baseline, and the on-the-fly
+# translation variant.
 mt_day_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -21,6 +47,26 @@ mt_day_train_pipeline = [
     dict(type='RandomCrop', crop_size=mt_crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
+]
+# Day image + its offline translation, same resize/crop/flip.
+mt_day_pair_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadTranslatedImage'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=mt_crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackTranslatedSegInputs'),
+]
+# Unlabelled day image + its offline translation (the "all images from CS"
+# day stream, configs/mean_teacher/cs2night_all_cs_day.py).
+mt_day_pair_unlabelled_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadTranslatedImage'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=mt_crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackTranslatedSegInputs'),
 ]
 # Unlabelled night images: no labels, so no cat_max_ratio.
 mt_night_train_pipeline = [
@@ -42,6 +88,43 @@ mt_day_train_dataset = dict(
     data_prefix=dict(
         img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
     pipeline=mt_day_train_pipeline)
+mt_day_pair_train_dataset = dict(
+    type='Day2NightCityscapesDataset',
+    data_root=mt_cityscapes_root,
+    data_prefix=dict(
+        img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
+    translated_dir=mt_day2night_dir,
+    translator_config='configs/cyclegan/city2night.py',
+    translator_checkpoint=mt_day2night_checkpoint,
+    translate_scale=0.5,
+    pipeline=mt_day_pair_train_pipeline)
+# "All images from CS" (§4.1: "For SSL training, we utilize all images from
+# CS"): unlabelled day images for the day consistency pair (teacher on x,
+# student on G_ST(x)), each with its offline translation; used by
+# configs/mean_teacher/cs2night_all_cs_day.py (model.day_images='all').
+# Splits: train (2975), train_extra (19998, leftImg8bit_trainextra.zip) and
+# test (1525). Cityscapes val is left out on purpose: it is the day set
+# Table 1 reports (add it to the list to follow "all" literally). Translate
+# every split first, e.g. for train_extra
+#   python tools/translate.py configs/cyclegan/city2night.py \
+#       work_dirs/city2night/iter_700000.pth \
+#       --src data/cityscapes/leftImg8bit/train_extra \
+#       --out data/cityscapes_day2night/leftImg8bit/train_extra --scale 0.5
+mt_all_cs_day_splits = ['train', 'train_extra', 'test']
+mt_all_cs_day_dataset = dict(
+    type='ConcatDataset',
+    datasets=[
+        dict(
+            type='Day2NightCityscapesDataset',
+            data_root=mt_cityscapes_root,
+            data_prefix=dict(img_path=f'leftImg8bit/{split}'),
+            translated_dir=f'data/cityscapes_day2night/leftImg8bit/{split}',
+            translator_config='configs/cyclegan/city2night.py',
+            translator_checkpoint=mt_day2night_checkpoint,
+            translate_scale=0.5,
+            pipeline=mt_day_pair_unlabelled_pipeline)
+        for split in mt_all_cs_day_splits
+    ])
 mt_night_train_dataset = dict(
     type='ConcatDataset',
     datasets=[
@@ -64,7 +147,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='UDADataset',
-        source=mt_day_train_dataset,
+        source=mt_day_pair_train_dataset,
         target=mt_night_train_dataset))
 mt_day_val_dataloader = dict(
     batch_size=1,
@@ -77,7 +160,7 @@ mt_day_val_dataloader = dict(
         data_prefix=dict(
             img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
         pipeline=mt_test_pipeline))
-mt_night_val_dataloader = dict(
+mt_night_test_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
@@ -89,26 +172,46 @@ mt_night_val_dataloader = dict(
             img_path='leftImg8bit/test/night',
             seg_map_path='gtCoarse_daytime_trainvaltest/test/night'),
         pipeline=mt_test_pipeline))
+# Checkpoint selection set: Dark Zurich val night (Sakaridis et al.; mmseg
+# DarkZurichDataset: rgb_anon/val/night/**/*_rgb_anon.png,
+# gt/val/night/**/*_gt_labelTrainIds.png). Its images are disjoint from the
+# Dark Zurich *train* night images used as unlabelled target, and it is
+# reported nowhere in Table 1. 19-class mIoU (IoUMetric: a class with no
+# ground truth and no prediction is left out of the mean).
+mt_night_select_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='DarkZurichDataset',
+        data_root='data/dark_zurich/',
+        data_prefix=dict(
+            img_path='rgb_anon/val/night', seg_map_path='gt/val/night'),
+        pipeline=mt_test_pipeline))
+mt_night_select_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 mt_day_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 mt_night_evaluator = dict(
     type='SubsetIoUMetric', classes='gt_present', iou_metrics=['mIoU'])
 # The Runner needs val_dataloader/val_evaluator: they are the `day` domain;
-# MultiDomainValLoop adds the `night` domain.
+# MultiDomainValLoop adds `dz_val`, MultiDomainTestLoop adds `night`.
 val_dataloader = mt_day_val_dataloader
 val_evaluator = mt_day_evaluator
 test_dataloader = mt_day_val_dataloader
 test_evaluator = mt_day_evaluator
+# Validation (and checkpoint selection, `dz_val/mIoU`) never touches the
+# Nighttime Driving test set: it is evaluated only by the test loop.
 val_cfg = dict(
     type='MultiDomainValLoop',
     domains=[
         dict(prefix='day'),
-        dict(prefix='night', dataloader=mt_night_val_dataloader,
-             evaluator=mt_night_evaluator),
+        dict(prefix='dz_val', dataloader=mt_night_select_dataloader,
+             evaluator=mt_night_select_evaluator),
     ])
 test_cfg = dict(
     type='MultiDomainTestLoop',
     domains=[
         dict(prefix='day'),
-        dict(prefix='night', dataloader=mt_night_val_dataloader,
+        dict(prefix='night', dataloader=mt_night_test_dataloader,
              evaluator=mt_night_evaluator),
     ])

@@ -36,6 +36,19 @@ results of our teacher model").
 Ablation switches (Table 1): ``sup_day`` / ``sup_translated`` (train on day,
 translated or both), the translator's checkpoint (CycleGAN with or without
 feature loss), ``day_consistency`` / ``night_consistency`` (full SSL = both).
+
+Where ``G_ST(x_s)`` comes from (``translation``): ``'offline'`` takes it from
+the batch (``translated_inputs``: the "Day2Night (CS)" copy written by
+``tools/translate.py`` before training, Table 1 caption; see
+:class:`~mmda.datasets.Day2NightCityscapesDataset`); ``'online'`` runs the
+frozen ``translator`` on the day crops in every step (a variant: the
+generator's InstanceNorm then sees only the crop, not the whole image).
+
+Day images of the day consistency pair (``day_images``): ``'labelled'``
+uses the labelled batch ``x_s``; ``'all'`` a separate stream of unlabelled
+day images (``day_inputs`` [+ ``day_translated_inputs``], e.g. every
+Cityscapes image, §4.1 "For SSL training, we utilize all images from CS"),
+given by ``UDADataset(extra=dict(day=...))``.
 """
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -106,7 +119,13 @@ class MeanTeacherUDA(BaseUDASegmentor):
             a module mapping normalised batches to normalised batches
             (``Day2NightTranslator`` with a CycleGAN checkpoint, or the toy
             stand-in ``FixedDay2Night``). Needed by ``sup_translated`` and
-            ``day_consistency``.
+            ``day_consistency`` with ``translation='online'``.
+        translation (str): ``'online'`` (default; ``translator`` on the
+            crops) or ``'offline'`` (``translated_inputs`` of the batch, the
+            paper's setting; no ``translator``).
+        day_images (str): ``'labelled'`` (default: the day consistency pair
+            is ``x_s``, ``G_ST(x_s)``) or ``'all'`` (``day_inputs`` and
+            their translations from an extra unlabelled day stream).
         sup_day (bool): CE on the day images ``x_s`` (eq. 12, first term).
         sup_translated (bool): CE on ``G_ST(x_s)`` (eq. 12, second term).
         night_consistency (bool): the night term of eq. 15.
@@ -146,6 +165,8 @@ class MeanTeacherUDA(BaseUDASegmentor):
                  teacher=True,
                  eval_model: str = 'teacher',
                  translator: Optional[dict] = None,
+                 translation: str = 'online',
+                 day_images: str = 'labelled',
                  sup_day: bool = True,
                  sup_translated: bool = True,
                  night_consistency: bool = True,
@@ -181,12 +202,25 @@ class MeanTeacherUDA(BaseUDASegmentor):
             raise ValueError('MeanTeacherUDA: at least one of sup_day and '
                              'sup_translated must be True (no labelled loss '
                              'otherwise)')
-        if (sup_translated or day_consistency) and translator is None:
+        if translation not in ('online', 'offline'):
+            raise ValueError("MeanTeacherUDA: translation must be 'online' "
+                             f"or 'offline', got {translation!r}")
+        if day_images not in ('labelled', 'all'):
+            raise ValueError("MeanTeacherUDA: day_images must be 'labelled'"
+                             f" or 'all', got {day_images!r}")
+        if translation == 'offline' and translator is not None:
+            raise ValueError(
+                "MeanTeacherUDA: translation='offline' takes G_ST(x_s) from "
+                'the batch (`translated_inputs`), `translator` would not be '
+                "used: remove it or set translation='online'")
+        if translation == 'online' and (sup_translated or day_consistency) \
+                and translator is None:
             raise ValueError(
                 'MeanTeacherUDA: sup_translated / day_consistency use '
                 "G_ST(x_s) and need `translator` (e.g. dict(type='Day2Night"
-                "Translator', generator=..., checkpoint=...)); set both to "
-                'False for a model trained on day images only')
+                "Translator', generator=..., checkpoint=...)) or "
+                "translation='offline' (translated images from the dataset);"
+                ' set both to False for a model trained on day images only')
         if consistency_size not in ('logits', 'image'):
             raise ValueError("MeanTeacherUDA: consistency_size must be "
                              f"'logits' or 'image', got {consistency_size!r}")
@@ -206,6 +240,8 @@ class MeanTeacherUDA(BaseUDASegmentor):
             self.translator = MODELS.build(dict(translator))
             self.translator.requires_grad_(False)
             self.translator.eval()
+        self.translation = translation
+        self.day_images = day_images
         self.sup_day = bool(sup_day)
         self.sup_translated = bool(sup_translated)
         self.night_consistency = bool(night_consistency)
@@ -266,6 +302,36 @@ class MeanTeacherUDA(BaseUDASegmentor):
                 f'for images {tuple(img.shape)}; it must keep the shape')
         return out.detach()
 
+    def get_translated(self, data: dict, key: str = 'inputs') -> Tensor:
+        """G_ST(data[key]): the batch's offline translation
+        (``translation='offline'``: key ``translated_inputs`` for ``inputs``,
+        ``day_translated_inputs`` for ``day_inputs``) or the translator's
+        (``'online'``)."""
+        img = data[key]
+        tkey = key[:-len('inputs')] + 'translated_inputs'
+        if self.translation == 'online':
+            if tkey in data:
+                raise ValueError(
+                    f"MeanTeacherUDA(translation='online'): the batch holds "
+                    f'offline translations `{tkey}`; use '
+                    "translation='offline' or a dataset without them")
+            return self.translate(img)
+        if tkey not in data:
+            raise KeyError(
+                f"MeanTeacherUDA(translation='offline'): the batch has no "
+                f'`{tkey}` (the offline translation of `{key}`); the day '
+                "dataset must be dict(type='Day2NightCityscapesDataset', "
+                'translated_dir=...) with LoadTranslatedImage and '
+                'PackTranslatedSegInputs in its pipeline (configs/_base_/'
+                "datasets/mt_cs2night.py), or use translation='online' "
+                'with a translator')
+        out = data[tkey]
+        if out.shape != img.shape:
+            raise ValueError(
+                f'MeanTeacherUDA: `{tkey}` has shape {tuple(out.shape)} but '
+                f'`{key}` {tuple(img.shape)}; they must be aligned pairs')
+        return out.detach()
+
     def _probs(self, logits: Tensor, size) -> Tensor:
         if self.consistency_size == 'image' and \
                 tuple(logits.shape[-2:]) != tuple(size):
@@ -298,9 +364,9 @@ class MeanTeacherUDA(BaseUDASegmentor):
                 "type='UDADataset', source=<day>, target=<night>)")
         log_vars = OrderedDict()
         g = self.iter_generator(src_img.device)
-        need_translation = self.sup_translated or (ssl
-                                                   and self.day_consistency)
-        translated = self.translate(src_img) if need_translation else None
+        need_translation = self.sup_translated or (
+            ssl and self.day_consistency and self.day_images == 'labelled')
+        translated = self.get_translated(data) if need_translation else None
 
         # 1. supervised loss on day and translated images, no dropout
         views: List[Tensor] = []
@@ -342,10 +408,12 @@ class MeanTeacherUDA(BaseUDASegmentor):
                 s_imgs.append(strong)
                 pairs.append(('night', 0, mask_slot, 0, n))
             if self.day_consistency:
-                t_imgs.append(src_img)
-                s_imgs.append(translated)
+                day_img, day_trans = self._day_pair(data, src_img,
+                                                    translated)
+                t_imgs.append(day_img)
+                s_imgs.append(day_trans)
                 pairs.append(('day', len(t_imgs) - 1, None, len(s_imgs) - 1,
-                              src_img.shape[0]))
+                              day_img.shape[0]))
             self._check_sizes(t_imgs + s_imgs)
             with record_function('mean_teacher.teacher'):
                 with optim_wrapper.optim_context(self):
@@ -384,6 +452,19 @@ class MeanTeacherUDA(BaseUDASegmentor):
             self.stash_vis(src_img=src_img, translated=translated,
                            tgt_img=data.get('target_inputs'))
         return log_vars
+
+    def _day_pair(self, data: dict, src_img: Tensor, translated):
+        """(teacher input, student input) of the day consistency term."""
+        if self.day_images == 'labelled':
+            return src_img, translated
+        if 'day_inputs' not in data:
+            raise KeyError(
+                "MeanTeacherUDA(day_images='all'): the batch has no "
+                '`day_inputs`; add the unlabelled day stream with '
+                "train_dataloader.dataset=dict(type='UDADataset', ..., "
+                'extra=dict(day=<day dataset>)) (configs/mean_teacher/'
+                'cs2night_all_cs_day.py)')
+        return data['day_inputs'], self.get_translated(data, 'day_inputs')
 
     @staticmethod
     def _split(x: Tensor, sizes: List[int]) -> List[Tensor]:
