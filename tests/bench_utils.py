@@ -1,5 +1,10 @@
-"""Load a script of tools/benchmarks/ as a module (they are not a package)."""
-import importlib.util
+"""The scripts of tools/benchmarks/ as modules.
+
+``tools.benchmarks`` is importable from the repository root (a namespace
+package; tests/conftest.py puts the root on ``sys.path``), so the scripts
+and their shared ``tools.benchmarks.harness`` are imported like any module.
+"""
+import importlib
 import os.path as osp
 
 BENCH = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
@@ -7,9 +12,5 @@ BENCH = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
 
 
 def load_benchmark(name: str):
-    """``tools/benchmarks/{name}.py`` as a fresh module."""
-    spec = importlib.util.spec_from_file_location(
-        f'mmda_bench_{name}', osp.join(BENCH, f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """``tools/benchmarks/{name}.py`` as ``tools.benchmarks.{name}``."""
+    return importlib.import_module(f'tools.benchmarks.{name}')

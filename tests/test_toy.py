@@ -360,3 +360,131 @@ def test_benchmark_script_helpers(small_root, tmp_path):
     assert '| source → target | 2 | 32.0 ± 2.8 | 62.0 ± 2.8 | 0.52 |' in row
     with pytest.raises(SystemExit):
         bench.parse_args(['--seeds', '0'])
+
+
+# ---------------------------------------------------------------------------
+# Variants: the rendering knobs as dataset arguments
+# ---------------------------------------------------------------------------
+#: sha1 of (image bytes, label bytes) of the calibrated toy, recorded with the
+#: generator before its knobs became arguments: the defaults must stay the
+#: calibrated toy bit for bit.
+CALIBRATED_DIGESTS = {
+    ('source', 'train', 0): ('e79605fb47de1535905373ab787102122361a09e',
+                             '0b03f0976418b6240cfcdeea2bc83a9d7984e60b'),
+    ('source', 'val', 3): ('18b127f72680659c4b6b1188211735a255340705',
+                           '65601f49155d47f4589b9c43ab1d682bd9654565'),
+    ('target', 'train', 0): ('9be066334e7fa9b40e844b0bddfa33b9ff6e490b',
+                             'a3f9e371c6aaf4846090a9bf654aa695926e2762'),
+    ('target', 'val', 3): ('8f6eea39767c29fdba94ebda5b4ea7e827b876cd',
+                           '1fee8d8dcb89c6019b0673fafc2cc874080fc188'),
+    ('night', 'train', 0): ('fe37866b4ae52d0e46a65f99e2f8d7dba628a18e',
+                            'bcc8a4df326e779dbbcf7e6d750de20d405c4653'),
+    ('night', 'val', 3): ('75987f3476a254dfe76566fa21316bfb4ac70b85',
+                          '2418b2877fa1c351fc26e58f6b8a3e2707b80e98'),
+}
+CALIBRATED_MARKER_PARAMS = {
+    'target_colour_shift': 0.5, 'night_darkness': 0.9,
+    'night_noise_std': 5.0, 'night_sky_gain': 0.6,
+    'night_tint': [0.85, 0.9, 1.15]}
+
+
+def _digest(sample):
+    img, lbl = sample
+    return (hashlib.sha1(img.tobytes()).hexdigest(),
+            hashlib.sha1(lbl.tobytes()).hexdigest())
+
+
+@pytest.mark.parametrize('key', sorted(CALIBRATED_DIGESTS))
+def test_default_knobs_are_the_calibrated_toy_bit_for_bit(key):
+    defaults = toy.default_render()
+    assert _digest(generate_sample(*key)) == CALIBRATED_DIGESTS[key]
+    # the same with every default written out explicitly
+    assert _digest(generate_sample(*key, seed=0, render=defaults)) == \
+        CALIBRATED_DIGESTS[key]
+
+
+def test_calibrated_marker_is_unchanged(small_root):
+    marker = read_toy_marker(small_root)
+    assert marker['seed'] == 0
+    assert marker['params'] == CALIBRATED_MARKER_PARAMS
+
+
+def test_knobs_change_only_their_domain():
+    src = generate_sample('source', 'val', 3, render=dict(
+        shift_strength=0.6, shift_seed=7, night_darkness=0.5))
+    assert _digest(src) == CALIBRATED_DIGESTS[('source', 'val', 3)]
+    base_t = generate_sample('target', 'val', 3)
+    base_n = generate_sample('night', 'val', 3)
+    for knobs in (dict(shift_strength=0.6), dict(shift_seed=7)):
+        img, lbl = generate_sample('target', 'val', 3, render=knobs)
+        np.testing.assert_array_equal(lbl, base_t[1])  # same scene
+        assert not np.array_equal(img, base_t[0])
+        # the night rendering has no class shift
+        assert _digest(generate_sample('night', 'val', 3, render=knobs)) == \
+            _digest(base_n)
+    for knobs in (dict(night_darkness=0.8), dict(night_noise_std=8.0),
+                  dict(night_sky_gain=0.4), dict(night_tint=(1, 1, 1))):
+        img, lbl = generate_sample('night', 'val', 3, render=knobs)
+        np.testing.assert_array_equal(lbl, base_n[1])
+        assert not np.array_equal(img, base_n[0]), knobs
+        assert _digest(generate_sample('target', 'val', 3, render=knobs)) \
+            == _digest(base_t)
+    # strength scales the per-class shift: 0 leaves only the texture
+    d = [np.abs(generate_sample('target', 'val', 3, render=dict(
+        shift_strength=s))[0].astype(float) -
+        generate_sample('target', 'val', 3, render=dict(
+            shift_strength=0.0))[0].astype(float)).mean()
+        for s in (0.3, 0.6)]
+    assert 0 < d[0] < d[1]
+    # darker night is darker
+    dark = generate_sample('night', 'val', 3,
+                           render=dict(night_darkness=0.6))[0]
+    assert dark.mean() < base_n[0].mean() - 5
+
+
+def test_bad_knobs_raise_naming_the_knob(small_root):
+    with pytest.raises(ValueError, match="unknown knob 'shift'"):
+        toy.render_params(dict(shift=0.5))
+    with pytest.raises(ValueError, match='shift_strength must be'):
+        toy.render_params(shift_strength=-0.1)
+    with pytest.raises(ValueError, match='night_tint must be three'):
+        toy.render_params(night_tint=(1, 1))
+    with pytest.raises(ValueError, match='night_darkness must be a positive'):
+        toy.render_params(night_darkness=0)
+    with pytest.raises(ValueError, match='shift_seed must be an integer'):
+        toy.render_params(shift_seed=1.5)
+    with pytest.raises(ValueError, match='ToySegDataset: .*night_noise_std'):
+        ToySegDataset(domain='night', data_root=small_root,
+                      night_noise_std='loud', **SMALL)
+
+
+def test_variant_dataset_records_its_knobs_and_gets_its_own_folder(
+        tmp_path, monkeypatch, small_root):
+    monkeypatch.setenv('MMDA_DATA_ROOT', str(tmp_path))
+    knobs = dict(shift_seed=5, shift_strength=0.6, night_darkness=0.85,
+                 night_tint=(0.9, 0.9, 1.1))
+    root = default_toy_root(seed=1, render=knobs)
+    assert root != default_toy_root() and \
+        osp.dirname(root) == str(tmp_path) and \
+        osp.basename(root).startswith('toy-')
+    assert default_toy_root(seed=0, render={}) == osp.join(str(tmp_path),
+                                                           'toy')
+    ds = ToySegDataset(domain='target', split='val', seed=1, **SMALL,
+                       **knobs)
+    assert ds.data_root == root
+    marker = read_toy_marker(root)
+    assert marker['seed'] == 1
+    assert marker['params'] == dict(
+        target_colour_shift=0.6, target_shift_seed=5, night_darkness=0.85,
+        night_noise_std=5.0, night_sky_gain=0.6, night_tint=[0.9, 0.9, 1.1])
+    img = np.asarray(Image.open(osp.join(root, 'target/images/val/00001.png')))
+    np.testing.assert_array_equal(
+        img, generate_sample('target', 'val', 1, seed=1,
+                             render=knobs)[0])
+    # a variant is not silently read from a copy with other knobs
+    with pytest.raises(ValueError, match='target_shift_seed'):
+        ToySegDataset(domain='target', split='val', data_root=root, seed=1,
+                      **SMALL, **dict(knobs, shift_seed=6))
+    with pytest.raises(ValueError, match='target_colour_shift'):
+        ToySegDataset(domain='target', data_root=small_root,
+                      shift_strength=0.4, **SMALL)

@@ -33,8 +33,18 @@ source -> night   35.5 ± 2.9 (2 seeds)  64.0 ± 0.0   0.55
 :class:`ToySegDataset` generates the whole benchmark on first use into a cache
 folder (``$MMDA_DATA_ROOT/toy`` if that variable is set, else
 ``~/.cache/mmda/toy_v1``), atomically and only once.
+
+Variants: the rendering knobs (scene ``seed``, colour-shift ``shift_seed``
+and ``shift_strength``, ``night_darkness`` / ``night_noise_std`` /
+``night_sky_gain`` / ``night_tint``) are arguments of :class:`ToySegDataset`
+(see :func:`render_params`); their defaults are the calibrated toy above,
+bit for bit. A variant is recorded in the marker file and, without an
+explicit ``data_root``, cached in its own sibling folder. The standard
+sweep of variants is ``tools/benchmarks/harness.py`` (``--variants`` of the
+toy benchmarks), documented in ``docs/toy_variants.md``.
 """
 import copy
+import hashlib
 import json
 import os
 import os.path as osp
@@ -98,13 +108,86 @@ NIGHT_DARKNESS = 0.9  # global gain of the night domain before lights
 NIGHT_NOISE_STD = 5.0  # sensor noise (grey levels) of the night domain
 NIGHT_SKY_GAIN = 0.6  # extra gain of the (unlit) night sky
 NIGHT_TINT = (0.85, 0.9, 1.15)  # RGB gains (bluish moonlight)
+TARGET_SHIFT_SEED = 1234  # seed of the per-class colour-shift directions
+
+#: The rendering knobs a variant of the toy may set (dataset arguments of
+#: :class:`ToySegDataset`, recorded in the marker). Their defaults are the
+#: module constants above, read at call time: the calibrated toy.
+RENDER_KEYS = ('shift_seed', 'shift_strength', 'night_darkness',
+               'night_noise_std', 'night_sky_gain', 'night_tint')
 
 
-def _class_shift_table(seed: int = 1234) -> np.ndarray:
+def default_render() -> Dict[str, object]:
+    """The rendering knobs of the calibrated toy (the module constants)."""
+    return dict(shift_seed=int(TARGET_SHIFT_SEED),
+                shift_strength=float(TARGET_COLOUR_SHIFT),
+                night_darkness=float(NIGHT_DARKNESS),
+                night_noise_std=float(NIGHT_NOISE_STD),
+                night_sky_gain=float(NIGHT_SKY_GAIN),
+                night_tint=tuple(float(v) for v in NIGHT_TINT))
+
+
+def render_params(render: Optional[dict] = None, **knobs) -> Dict[str, object]:
+    """Validated rendering knobs: the calibrated defaults updated with
+    ``render`` and ``knobs`` (``None`` values keep the default).
+
+    Knobs (see the module docstring for the domains):
+
+    * ``shift_seed`` (int): seed of the per-class colour-shift directions of
+      the target domain;
+    * ``shift_strength`` (float >= 0): fraction of the per-class RGB offset
+      (norm ~110 grey levels) added in the target domain;
+    * ``night_darkness`` (float > 0): global gain of the night domain;
+    * ``night_noise_std`` (float >= 0): night sensor noise (grey levels);
+    * ``night_sky_gain`` (float >= 0): extra gain of the night sky;
+    * ``night_tint`` (3 floats > 0): RGB gains of the night domain.
+
+    Raises:
+        ValueError: an unknown knob or a value out of range (the message
+            names the knob and what was expected).
+    """
+    out = default_render()
+    given = dict(render or {})
+    given.update(knobs)
+    for key, value in given.items():
+        if key not in RENDER_KEYS:
+            raise ValueError(f'toy rendering: unknown knob {key!r}; expected '
+                             f'one of {RENDER_KEYS}')
+        if value is None:
+            continue
+        try:
+            if key == 'shift_seed':
+                if isinstance(value, bool) or int(value) != value:
+                    raise TypeError
+                out[key] = int(value)
+            elif key == 'night_tint':
+                tint = tuple(float(v) for v in value)
+                if len(tint) != 3 or min(tint) <= 0:
+                    raise TypeError
+                out[key] = tint
+            else:
+                v = float(value)
+                if not np.isfinite(v) or v < 0 or (
+                        key == 'night_darkness' and v == 0):
+                    raise TypeError
+                out[key] = v
+        except (TypeError, ValueError):
+            expected = dict(
+                shift_seed='an integer',
+                night_tint='three positive RGB gains',
+                night_darkness='a positive number').get(
+                    key, 'a non-negative number')
+            raise ValueError(f'toy rendering: {key} must be {expected}, got '
+                             f'{value!r}') from None
+    return out
+
+
+def _class_shift_table(seed: int = TARGET_SHIFT_SEED) -> np.ndarray:
     """A fixed per-class RGB offset (same for every target image).
 
     Offsets have norm ~110 grey levels and a random direction per class; the
-    target domain adds ``TARGET_COLOUR_SHIFT`` times this vector.
+    target domain adds ``shift_strength`` (default ``TARGET_COLOUR_SHIFT``)
+    times this vector.
     """
     rng = np.random.default_rng(seed)
     direc = rng.normal(size=(256, 3))
@@ -113,6 +196,13 @@ def _class_shift_table(seed: int = 1234) -> np.ndarray:
 
 
 _CLASS_SHIFT = _class_shift_table()
+_SHIFT_TABLES = {TARGET_SHIFT_SEED: _CLASS_SHIFT}
+
+
+def _shift_table(seed: int) -> np.ndarray:
+    if seed not in _SHIFT_TABLES:
+        _SHIFT_TABLES[seed] = _class_shift_table(seed)
+    return _SHIFT_TABLES[seed]
 
 
 # ---------------------------------------------------------------------------
@@ -375,11 +465,12 @@ def _flat(scene: ToyScene) -> np.ndarray:
 
 
 def _textured(scene: ToyScene, rng: np.random.Generator,
-              colour_shift: float) -> np.ndarray:
+              colour_shift: float,
+              shift_seed: int = TARGET_SHIFT_SEED) -> np.ndarray:
     """"Real" rendering: per-class colour shift, texture, illumination."""
     H, W = scene.label.shape
     img = _BASE_COLOURS[scene.label] + scene.inst_jitter[scene.inst]
-    img += colour_shift * _CLASS_SHIFT[scene.label]
+    img += colour_shift * _shift_table(shift_seed)[scene.label]
     img[scene.windows] *= 0.55
     sky = scene.label == SKY
     ramp = np.linspace(-25, 15, H, dtype=np.float32)[:, None, None]
@@ -400,16 +491,19 @@ def _textured(scene: ToyScene, rng: np.random.Generator,
     return img
 
 
-def _night(scene: ToyScene, rng: np.random.Generator) -> np.ndarray:
+def _night(scene: ToyScene, rng: np.random.Generator,
+           render: Optional[dict] = None) -> np.ndarray:
     """Night rendering: textured day (no class shift), dark, tinted, noisy,
     with glows of street lights, car lights and lit windows."""
+    p = render if render is not None else default_render()
     H, W = scene.label.shape
     img = _textured(scene, rng, colour_shift=0.0)
-    tint = np.asarray(NIGHT_TINT, np.float32) * \
+    tint = np.asarray(p['night_tint'], np.float32) * \
         rng.uniform(0.92, 1.08, 3).astype(np.float32)
-    img = img * NIGHT_DARKNESS * rng.uniform(0.85, 1.15) * tint
+    img = img * p['night_darkness'] * rng.uniform(0.85, 1.15) * tint
     sky = scene.label == SKY
-    img[sky] = img[sky] * NIGHT_SKY_GAIN + np.array([8, 10, 24], np.float32)
+    img[sky] = img[sky] * p['night_sky_gain'] + \
+        np.array([8, 10, 24], np.float32)
     # lit windows
     warm = np.array([235, 190, 110], np.float32) * rng.uniform(0.7, 1.0)
     img[scene.lit] = img[scene.lit] * 0.3 + warm
@@ -423,28 +517,32 @@ def _night(scene: ToyScene, rng: np.random.Generator) -> np.ndarray:
         core = np.exp(-d2 / (2 * (0.3 * L[:, 2, None, None]) ** 2))
         inten = 0.55 * fall + 0.6 * core
         img += np.einsum('khw,kc->hwc', inten, L[:, 3:6])
-    img += rng.normal(0, NIGHT_NOISE_STD, img.shape).astype(np.float32)
+    img += rng.normal(0, p['night_noise_std'], img.shape).astype(np.float32)
     return img
 
 
 def render_scene(scene: ToyScene, domain: str,
-                 rng: np.random.Generator) -> np.ndarray:
+                 rng: np.random.Generator,
+                 render: Optional[dict] = None) -> np.ndarray:
     """Render a layout in one domain.
 
     Args:
         scene (ToyScene): the layout from :func:`sample_scene`.
         domain (str): ``'source'``, ``'target'`` or ``'night'``.
         rng (np.random.Generator): random source of textures and noise.
+        render (dict, optional): rendering knobs (:func:`render_params`);
+            None: the calibrated toy.
 
     Returns:
         np.ndarray: (H, W, 3) uint8 RGB image.
     """
+    p = render_params(render)
     if domain == 'source':
         img = _flat(scene)
     elif domain == 'target':
-        img = _textured(scene, rng, TARGET_COLOUR_SHIFT)
+        img = _textured(scene, rng, p['shift_strength'], p['shift_seed'])
     elif domain == 'night':
-        img = _night(scene, rng)
+        img = _night(scene, rng, p)
     else:
         raise ValueError(f'toy domain must be one of {DOMAINS}, got '
                          f'{domain!r}')
@@ -459,7 +557,8 @@ def _image_rng(seed: int, domain: str, split: str, idx: int
     return np.random.default_rng(np.random.SeedSequence(key))
 
 
-def generate_sample(domain: str, split: str, idx: int, seed: int = 0
+def generate_sample(domain: str, split: str, idx: int, seed: int = 0,
+                    render: Optional[dict] = None
                     ) -> Tuple[np.ndarray, np.ndarray]:
     """Generate one (image, label) pair deterministically.
 
@@ -467,7 +566,10 @@ def generate_sample(domain: str, split: str, idx: int, seed: int = 0
         domain (str): ``'source'``, ``'target'`` or ``'night'``.
         split (str): ``'train'`` or ``'val'``.
         idx (int): image index.
-        seed (int): benchmark seed. Defaults to 0.
+        seed (int): benchmark (scene) seed: the layouts and the per-image
+            texture/noise streams. Defaults to 0.
+        render (dict, optional): rendering knobs (:func:`render_params`);
+            None: the calibrated toy.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: (H, W, 3) uint8 RGB image and (H, W)
@@ -480,30 +582,49 @@ def generate_sample(domain: str, split: str, idx: int, seed: int = 0
         raise ValueError(f'toy split must be one of {SPLITS}, got {split!r}')
     rng = _image_rng(seed, domain, split, idx)
     scene = sample_scene(rng)
-    return render_scene(scene, domain, rng), scene.label
+    return render_scene(scene, domain, rng, render), scene.label
 
 
 # ---------------------------------------------------------------------------
 # Writing the benchmark to disk (atomically, once)
 # ---------------------------------------------------------------------------
-def default_toy_root() -> str:
+def _variant_tag(seed: int, render: dict) -> str:
+    """'' for the calibrated toy (seed 0, default knobs), else a short
+    stable tag of the seed and the knobs (the default folder of a variant)."""
+    if int(seed) == 0 and render == default_render():
+        return ''
+    key = json.dumps(dict(seed=int(seed), **{k: (list(v) if isinstance(
+        v, tuple) else v) for k, v in render.items()}), sort_keys=True)
+    return '-' + hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def default_toy_root(seed: int = 0, render: Optional[dict] = None) -> str:
     """``$MMDA_DATA_ROOT/toy`` if ``MMDA_DATA_ROOT`` is set, else
-    ``~/.cache/mmda/toy_v1``."""
+    ``~/.cache/mmda/toy_v1``; a variant (another seed or rendering knobs)
+    gets a sibling folder with a ``-<hash>`` suffix of its knobs, so the
+    calibrated copy is never touched by a variant."""
+    tag = _variant_tag(seed, render_params(render))
     data_root = os.environ.get('MMDA_DATA_ROOT')
     if data_root:
-        return osp.join(osp.expanduser(data_root), 'toy')
-    return osp.join(osp.expanduser('~'), '.cache', 'mmda', TOY_VERSION)
+        return osp.join(osp.expanduser(data_root), 'toy' + tag)
+    return osp.join(osp.expanduser('~'), '.cache', 'mmda', TOY_VERSION + tag)
 
 
-def _marker_content(seed: int, num_images: Dict[str, int]) -> dict:
+def _marker_content(seed: int, num_images: Dict[str, int],
+                    render: Optional[dict] = None) -> dict:
     # the rendering knobs are recorded too, so that a copy made with other
-    # values (e.g. while re-calibrating) is detected instead of reused
+    # values (a variant, or a re-calibration) is detected instead of reused
+    p = render_params(render)
     params = dict(
-        target_colour_shift=float(TARGET_COLOUR_SHIFT),
-        night_darkness=float(NIGHT_DARKNESS),
-        night_noise_std=float(NIGHT_NOISE_STD),
-        night_sky_gain=float(NIGHT_SKY_GAIN),
-        night_tint=[float(v) for v in NIGHT_TINT])
+        target_colour_shift=float(p['shift_strength']),
+        night_darkness=float(p['night_darkness']),
+        night_noise_std=float(p['night_noise_std']),
+        night_sky_gain=float(p['night_sky_gain']),
+        night_tint=[float(v) for v in p['night_tint']])
+    if p['shift_seed'] != TARGET_SHIFT_SEED:
+        # only recorded when not the default, so that the markers of the
+        # calibrated toy are the same as those of earlier versions
+        params['target_shift_seed'] = int(p['shift_seed'])
     return dict(version=TOY_VERSION, seed=int(seed), height=TOY_H,
                 width=TOY_W, domains=list(DOMAINS),
                 num_images={k: int(num_images[k]) for k in SPLITS},
@@ -528,7 +649,8 @@ def read_toy_marker(root: str) -> Optional[dict]:
 
 
 def _write_benchmark(root: str, seed: int, num_images: Dict[str, int],
-                     domains: Sequence[str]) -> None:
+                     domains: Sequence[str],
+                     render: Optional[dict] = None) -> None:
     """Write images, labels and (last) the marker into ``root``."""
     for domain in domains:
         for split in SPLITS:
@@ -537,17 +659,19 @@ def _write_benchmark(root: str, seed: int, num_images: Dict[str, int],
             os.makedirs(img_dir, exist_ok=True)
             os.makedirs(lbl_dir, exist_ok=True)
             for idx in range(num_images[split]):
-                img, label = generate_sample(domain, split, idx, seed)
+                img, label = generate_sample(domain, split, idx, seed,
+                                             render)
                 name = f'{idx:05d}.png'
                 Image.fromarray(img).save(osp.join(img_dir, name))
                 Image.fromarray(label).save(osp.join(lbl_dir, name))
     with open(osp.join(root, MARKER_NAME), 'w') as f:
-        json.dump(_marker_content(seed, num_images), f, indent=1)
+        json.dump(_marker_content(seed, num_images, render), f, indent=1)
 
 
 def _check_marker(root: str, marker: dict, seed: int,
-                  num_images: Dict[str, int]) -> None:
-    expected = _marker_content(seed, num_images)
+                  num_images: Dict[str, int],
+                  render: Optional[dict] = None) -> None:
+    expected = _marker_content(seed, num_images, render)
     if marker != expected:
         raise ValueError(
             f'Toy benchmark in {root} was generated with {marker} (file '
@@ -558,7 +682,8 @@ def _check_marker(root: str, marker: dict, seed: int,
 def generate_toy_benchmark(root: Optional[str] = None,
                            seed: int = 0,
                            num_train: int = DEFAULT_NUM_IMAGES['train'],
-                           num_val: int = DEFAULT_NUM_IMAGES['val']) -> str:
+                           num_val: int = DEFAULT_NUM_IMAGES['val'],
+                           render: Optional[dict] = None) -> str:
     """Generate the toy benchmark into ``root`` unless a complete copy exists.
 
     The data are written into a temporary sibling folder which is then
@@ -571,22 +696,25 @@ def generate_toy_benchmark(root: Optional[str] = None,
 
     Args:
         root (str, optional): destination folder (may exist if empty).
-            Defaults to :func:`default_toy_root`.
-        seed (int): benchmark seed. Defaults to 0.
+            Defaults to :func:`default_toy_root` (of this seed and knobs).
+        seed (int): benchmark (scene) seed. Defaults to 0.
         num_train (int): images per domain in the train split. Defaults to 400.
         num_val (int): images per domain in the val split. Defaults to 100.
+        render (dict, optional): rendering knobs (:func:`render_params`);
+            None: the calibrated toy.
 
     Returns:
         str: the absolute path of the benchmark root.
     """
-    root = osp.abspath(osp.expanduser(root or default_toy_root()))
+    render = render_params(render)
+    root = osp.abspath(osp.expanduser(root or default_toy_root(seed, render)))
     num_images = dict(train=int(num_train), val=int(num_val))
     if min(num_images.values()) < 1:
         raise ValueError(f'num_train and num_val must be >= 1, got '
                          f'{num_images}')
     marker = read_toy_marker(root)
     if marker is not None:
-        _check_marker(root, marker, seed, num_images)
+        _check_marker(root, marker, seed, num_images, render)
         return root
     parent = osp.dirname(root)
     os.makedirs(parent, exist_ok=True)
@@ -594,7 +722,7 @@ def generate_toy_benchmark(root: Optional[str] = None,
     with _FileLock(lock_path):
         marker = read_toy_marker(root)  # another process may have finished
         if marker is not None:
-            _check_marker(root, marker, seed, num_images)
+            _check_marker(root, marker, seed, num_images, render)
             return root
         if osp.isdir(root) and os.listdir(root):
             raise FileExistsError(
@@ -605,7 +733,7 @@ def generate_toy_benchmark(root: Optional[str] = None,
                                dir=parent)
         try:
             os.chmod(tmp, 0o755)  # mkdtemp makes it private
-            _write_benchmark(tmp, seed, num_images, DOMAINS)
+            _write_benchmark(tmp, seed, num_images, DOMAINS, render)
             try:
                 os.rename(tmp, root)  # atomic; replaces an empty `root`
             except OSError:
@@ -616,7 +744,7 @@ def generate_toy_benchmark(root: Optional[str] = None,
             if osp.isdir(tmp):
                 shutil.rmtree(tmp, ignore_errors=True)
     marker = read_toy_marker(root)
-    _check_marker(root, marker, seed, num_images)
+    _check_marker(root, marker, seed, num_images, render)
     return root
 
 
@@ -667,10 +795,17 @@ class ToySegDataset(BaseSegDataset):
         split (str): ``'train'`` or ``'val'``. Defaults to ``'train'``.
         data_root (str, optional): benchmark root; generated there if missing.
             Defaults to :func:`default_toy_root`.
-        seed (int): benchmark seed used when generating. Defaults to 0.
+        seed (int): benchmark (scene) seed used when generating: the
+            layouts and the texture/noise streams. Defaults to 0.
         num_train (int): train images per domain when generating.
             Defaults to 400.
         num_val (int): val images per domain when generating. Defaults to 100.
+        shift_seed, shift_strength, night_darkness, night_noise_std,
+        night_sky_gain, night_tint: the rendering knobs of a variant of the
+            toy (see :func:`render_params`); None (the default) keeps the
+            calibrated value. They are recorded in the marker file, and a
+            variant without ``data_root`` gets its own cache folder
+            (:func:`default_toy_root`).
         **kwargs: other arguments of :class:`mmseg.datasets.BaseSegDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...). ``data_prefix``,
             ``img_suffix`` and ``seg_map_suffix`` are fixed by the layout.
@@ -684,6 +819,12 @@ class ToySegDataset(BaseSegDataset):
                  seed: int = 0,
                  num_train: int = DEFAULT_NUM_IMAGES['train'],
                  num_val: int = DEFAULT_NUM_IMAGES['val'],
+                 shift_seed: Optional[int] = None,
+                 shift_strength: Optional[float] = None,
+                 night_darkness: Optional[float] = None,
+                 night_noise_std: Optional[float] = None,
+                 night_sky_gain: Optional[float] = None,
+                 night_tint: Optional[Sequence[float]] = None,
                  **kwargs) -> None:
         if domain not in DOMAINS:
             raise ValueError(f'ToySegDataset: domain must be one of '
@@ -695,9 +836,19 @@ class ToySegDataset(BaseSegDataset):
             if key in kwargs:
                 raise ValueError(f'ToySegDataset: {key!r} is fixed by the toy '
                                  'layout and cannot be set')
+        try:
+            render = render_params(
+                shift_seed=shift_seed, shift_strength=shift_strength,
+                night_darkness=night_darkness,
+                night_noise_std=night_noise_std,
+                night_sky_gain=night_sky_gain, night_tint=night_tint)
+        except ValueError as e:
+            raise ValueError(f'ToySegDataset: {e}') from None
         self.domain = domain
         self.split = split
-        root = generate_toy_benchmark(data_root, seed, num_train, num_val)
+        self.render = render
+        root = generate_toy_benchmark(data_root, seed, num_train, num_val,
+                                      render)
         super().__init__(
             data_root=root,
             data_prefix=dict(img_path=f'{domain}/images/{split}',

@@ -46,7 +46,9 @@ def resolve_image_source(src: dict, key: str) -> List[str]:
         end with it (e.g. Cityscapes-style basenames);
       * toy benchmark: ``dict(toy='source'|'target'|'night', split='train',
         data_root=None)`` - the images of ``ToySegDataset`` (generated on
-        first use; ``seed``, ``num_train``, ``num_val`` are passed on).
+        first use; ``seed``, ``num_train``, ``num_val`` and the rendering
+        knobs of a toy variant, ``mmda.datasets.toy.RENDER_KEYS``, are
+        passed on).
     """
     if not isinstance(src, dict):
         raise TypeError(f'UnpairedImageDataset: {key} must be a dict (image '
@@ -55,8 +57,9 @@ def resolve_image_source(src: dict, key: str) -> List[str]:
     src.pop('name', None)
     if 'toy' in src:
         from mmda.datasets.toy import ToySegDataset
-        extra = {k: src[k] for k in ('seed', 'num_train', 'num_val')
-                 if k in src}
+        from mmda.datasets.toy import RENDER_KEYS
+        extra = {k: src[k] for k in ('seed', 'num_train', 'num_val') +
+                 RENDER_KEYS if k in src}
         toy = ToySegDataset(domain=src['toy'],
                             split=src.get('split', 'train'),
                             data_root=src.get('data_root'),

@@ -36,6 +36,9 @@ import numpy as np
 from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.benchmarks import harness  # noqa: E402
 CONFIGS = {
     'oracle': osp.join(ROOT, 'configs', 'ass', 'toy_oracle.py'),
     'GA': osp.join(ROOT, 'configs', 'ass', 'toy_ga.py'),
@@ -50,17 +53,22 @@ def _count(value: str):
 
 
 def make_cfg(method: str, num_labeled, seed: int, work_dir: str,
-             iters: Optional[int] = None, overrides: Optional[dict] = None):
-    """The config of one run (see the module docstring)."""
+             iters: Optional[int] = None, overrides: Optional[dict] = None,
+             variant: str = 'calibrated', knobs: Optional[dict] = None):
+    """The config of one run (see the module docstring); ``knobs``: the
+    dataset knobs of a toy variant (``tools/benchmarks/harness.py``)."""
     from mmengine.config import Config
     if method not in CONFIGS:
         raise ValueError(f'method must be one of {METHODS}, got {method!r}')
     cfg = Config.fromfile(CONFIGS[method])
     if overrides:
         cfg.merge_from_dict(overrides)
+    harness.apply_variant(cfg, knobs or {})
     tag = f'{method.replace("+", "_")}_n{num_labeled}_seed{seed}'
+    if variant != 'calibrated':
+        tag = f'{variant}/{tag}'
     cfg.work_dir = osp.join(work_dir, tag)
-    cfg.experiment_name = f'ass_toy_{tag}'
+    cfg.experiment_name = f'ass_toy_{tag.replace("/", "_")}'
     cfg.randomness = dict(seed=seed)
     ds = cfg.train_dataloader.dataset
     ds.num_labeled = num_labeled
@@ -163,6 +171,10 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=int, default=1,
                    help='torch intra-op threads (1 is fastest for the tiny '
                    'model on a shared CPU)')
+    p.add_argument('--variants', nargs='+', default=None, metavar='VARIANT',
+                   help='toy variants (see tools/benchmarks/harness.py: '
+                   'names, day-sweep, or name:key=value,...); default: the '
+                   'calibrated toy')
     p.add_argument('--work-dir', default=osp.join('work_dirs',
                                                   'bench_ass_toy'))
     p.add_argument('--out', default=None, help='write a JSON summary')
@@ -181,46 +193,65 @@ def main(argv=None) -> int:
     register_all_modules(init_default_scope=True)
     import torch
     torch.set_num_threads(args.threads)
+    variants = harness.resolve_variants(args.variants)
     overrides = dict(args.cfg_options)
     os.makedirs(args.work_dir, exist_ok=True)
     log = osp.join(args.work_dir, 'results.jsonl')
     records = load_results(log)
-    # a run is identified by count, method, seed, length and overrides
+    # a run is identified by variant, count, method, seed, length and
+    # overrides (records from before the variants are the calibrated toy)
     records = [r for r in records
                if _options_key(r.get('cfg_options', {})) ==
                _options_key(overrides)]
-    done = {(str(r['num_labeled']), r['method'], r['seed'], r['iters'])
-            for r in records}
+    for r in records:
+        r.setdefault('variant', 'calibrated')
+    done = {(r['variant'], str(r['num_labeled']), r['method'], r['seed'],
+             r['iters']) for r in records}
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
     t0 = time.time()
-    for seed in seeds:
-        for count in args.counts:
-            for m in args.methods:
-                cfg = make_cfg(m, count, seed, args.work_dir, args.iters,
-                               overrides)
-                iters = int(cfg.train_cfg.max_iters)
-                if (str(count), m, seed, iters) in done:
-                    continue
-                miou = run_one(cfg)
-                rec = dict(num_labeled=count, method=m, seed=seed,
-                           iters=iters, miou=miou, cfg_options=overrides)
-                records.append(rec)
-                with open(log, 'a') as f:
-                    f.write(json.dumps(rec) + '\n')
-                print(f'[ass_toy] seed {seed} n={count} {m}: mIoU '
-                      f'{miou:.2f} ({time.time() - t0:.0f} s)', flush=True)
+    for vname, knobs in variants:
+        for seed in seeds:
+            for count in args.counts:
+                for m in args.methods:
+                    cfg = make_cfg(m, count, seed, args.work_dir, args.iters,
+                                   overrides, vname, knobs)
+                    iters = int(cfg.train_cfg.max_iters)
+                    if (vname, str(count), m, seed, iters) in done:
+                        continue
+                    miou = run_one(cfg)
+                    rec = dict(num_labeled=count, method=m, seed=seed,
+                               iters=iters, miou=miou, cfg_options=overrides)
+                    if vname != 'calibrated':
+                        rec.update(variant=vname, knobs=knobs)
+                    records.append(dict(rec, variant=vname))
+                    with open(log, 'a') as f:
+                        f.write(json.dumps(rec) + '\n')
+                    print(f'[ass_toy] {vname} seed {seed} n={count} {m}: '
+                          f'mIoU {miou:.2f} ({time.time() - t0:.0f} s)',
+                          flush=True)
     iters = args.iters if args.iters is not None else \
         int(make_cfg('GA', args.counts[0], 0, args.work_dir).train_cfg
             .max_iters)
-    selected = [r for r in records if r['iters'] == iters
-                and r['seed'] in seeds and r['method'] in args.methods]
-    summary = summarize(selected)
-    print(format_table(summary, args.counts, args.methods, iters, args.seeds))
+    summaries, texts = {}, []
+    for vname, _ in variants:
+        selected = [r for r in records if r['iters'] == iters
+                    and r['seed'] in seeds and r['method'] in args.methods
+                    and r['variant'] == vname]
+        summary = summarize(selected)
+        summaries[vname] = summary
+        table = format_table(summary, args.counts, args.methods, iters,
+                             args.seeds)
+        texts.append(table if len(variants) == 1 and vname == 'calibrated'
+                     else f'Variant {vname}:\n\n{table}')
+    print('\n\n'.join(texts))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
-            json.dump(dict(summary=summary, iters=iters, seeds=list(seeds),
-                           cfg_options=overrides), f, indent=2)
+            json.dump(dict(summary=summaries.get('calibrated',
+                                                 next(iter(summaries.values()))),
+                           variants=summaries, iters=iters,
+                           seeds=list(seeds), cfg_options=overrides), f,
+                      indent=2)
     return 0
 
 

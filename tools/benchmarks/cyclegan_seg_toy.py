@@ -33,7 +33,6 @@ Usage::
         [--work-dir work_dirs/bench_cyclegan_seg_toy] [--out summary.json]
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -44,6 +43,9 @@ from typing import Dict, List
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.benchmarks import harness  # noqa: E402
 GAN_CONFIG = osp.join(ROOT, 'configs', 'cyclegan', 'toy_day2night.py')
 ROWS = ('baseline', 'cyclegan', 'cyclegan_fl')
 LABELS = dict(baseline='Baseline - Daytime',
@@ -52,16 +54,13 @@ LABELS = dict(baseline='Baseline - Daytime',
 
 
 def _mean_teacher_toy():
-    """tools/benchmarks/mean_teacher_toy.py as a module (make_cfg, run_one)."""
-    spec = importlib.util.spec_from_file_location(
-        'mmda_bench_mean_teacher_toy',
-        osp.join(ROOT, 'tools', 'benchmarks', 'mean_teacher_toy.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """tools/benchmarks/mean_teacher_toy.py (make_cfg, run_one)."""
+    from tools.benchmarks import mean_teacher_toy
+    return mean_teacher_toy
 
 
-def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int) -> str:
+def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int,
+                         knobs=None) -> str:
     """Train ``arch`` (a VGG cfg) + 1x1 classifier on the labelled toy day
     images; save its ``features.*`` in torchvision layout; return the path."""
     import torch
@@ -78,7 +77,8 @@ def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int) -> str:
     if osp.isfile(path):
         return path
     import cv2
-    ds = ToySegDataset(domain='source', split='train', pipeline=[])
+    ds = ToySegDataset(domain='source', split='train', pipeline=[],
+                       **(knobs or {}))
     imgs, labels = [], []
     for i in range(len(ds)):
         info = ds.get_data_info(i)
@@ -117,12 +117,15 @@ def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int) -> str:
 
 
 def gan_cfg(variant: str, work_dir: str, iters: int, seed: int,
-            vgg_checkpoint=None, feature_weight=None):
+            vgg_checkpoint=None, feature_weight=None, knobs=None):
     """Config of the toy CycleGAN with (``cyclegan_fl``) or without the
     feature loss (``feature_weight``: lambda_feature, default the
-    config's)."""
+    config's); ``knobs``: the dataset knobs of a toy variant
+    (``tools/benchmarks/harness.py``; ``work_dir`` should then be the
+    variant's own)."""
     from mmengine.config import Config
     cfg = Config.fromfile(GAN_CONFIG)
+    harness.apply_variant(cfg, knobs or {})
     name = f'gan_{variant}'
     if variant == 'cyclegan':
         cfg.model.feature_loss = None
@@ -161,13 +164,15 @@ def train_gan(cfg) -> str:
     return ckpt
 
 
-def seg_cfg(mt, row: str, seed: int, work_dir: str, iters, gan: dict):
+def seg_cfg(mt, row: str, seed: int, work_dir: str, iters, gan: dict,
+            knobs=None):
     if row == 'baseline':
-        return mt.make_cfg('source_only', seed, work_dir, iters)
+        return mt.make_cfg('source_only', seed, work_dir, iters,
+                           knobs=knobs)
     translator = dict(type='Day2NightTranslator',
                       generator=gan[row]['generator'],
                       checkpoint=gan[row]['ckpt'])
-    cfg = mt.make_cfg('translated_only', seed, work_dir, iters)
+    cfg = mt.make_cfg('translated_only', seed, work_dir, iters, knobs=knobs)
     cfg.model.translator = translator
     cfg.work_dir = osp.join(work_dir, f'{row}_seed{seed}')
     return cfg
@@ -234,6 +239,11 @@ def parse_args(argv=None):
                    help='lambda_feature of the FL CycleGAN (default: the '
                    'toy config\'s)')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--variants', nargs='+', default=None, metavar='VARIANT',
+                   help='toy variants (tools/benchmarks/harness.py: names, '
+                   'night-sweep, or name:key=value,...); each gets its own '
+                   'CycleGANs and rows in {work_dir}/{variant}/; default: '
+                   'the calibrated toy')
     p.add_argument('--work-dir',
                    default=osp.join('work_dirs', 'bench_cyclegan_seg_toy'))
     p.add_argument('--out', default=None, help='write a JSON summary')
@@ -248,29 +258,54 @@ def main(argv=None) -> int:
     import mmda  # noqa: F401
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=True)
+    variants = harness.resolve_variants(args.variants)
+    summaries, texts = {}, []
+    for vname, knobs in variants:
+        work_dir = args.work_dir if vname == 'calibrated' else \
+            osp.join(args.work_dir, vname)
+        summary = run_variant(args, work_dir, knobs)
+        summaries[vname] = summary
+        table = format_table(summary, args)
+        texts.append(table if vname == 'calibrated' and len(variants) == 1
+                     else f'Variant {vname}:\n\n{table}')
+    print('\n\n'.join(texts))
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        first = summaries.get('calibrated', next(iter(summaries.values())))
+        with open(args.out, 'w') as f:
+            json.dump(dict(summary=first, variants=summaries,
+                           config=vars(args)), f, indent=2)
+    return 0
+
+
+def run_variant(args, work_dir: str, knobs: dict) -> dict:
+    """CycleGANs and segmentation rows of one toy variant in ``work_dir``
+    (finished pieces reused); returns the summary."""
     mt = _mean_teacher_toy()
     t0 = time.time()
     vgg = None
     if args.feature_net == 'pretrained':
+        # trained on the labelled day (source) images, which no variant
+        # knob changes except the scene seed: shared unless that differs
         from mmengine.config import Config
         arch = Config.fromfile(GAN_CONFIG).model.feature_loss.arch
-        vgg = pretrain_feature_net(arch, args.work_dir, args.feature_iters,
-                                   args.gan_seed)
+        vgg = pretrain_feature_net(arch, work_dir, args.feature_iters,
+                                   args.gan_seed, knobs)
     gan = {}
     for variant in ('cyclegan', 'cyclegan_fl'):
-        cfg = gan_cfg(variant, args.work_dir, args.gan_iters, args.gan_seed,
-                      vgg, args.feature_weight)
+        cfg = gan_cfg(variant, work_dir, args.gan_iters, args.gan_seed,
+                      vgg, args.feature_weight, knobs)
         gan[variant] = dict(ckpt=train_gan(cfg),
                             generator=cfg.model.generator.to_dict())
         print(f'[cyclegan_seg_toy] {variant}: {gan[variant]["ckpt"]} '
               f'({time.time() - t0:.0f} s)', flush=True)
-    log = osp.join(args.work_dir, 'results.jsonl')
+    log = osp.join(work_dir, 'results.jsonl')
     records = []
     if osp.isfile(log):
         with open(log) as f:
             records = [json.loads(line) for line in f if line.strip()]
     key = (args.gan_iters, args.seg_iters, args.feature_net)
-    fl_weight = float(gan_cfg('cyclegan_fl', args.work_dir, args.gan_iters,
+    fl_weight = float(gan_cfg('cyclegan_fl', work_dir, args.gan_iters,
                               args.gan_seed, vgg, args.feature_weight)
                       .model.feature_loss.loss_weight)
     fl_key = list(key) + [fl_weight]
@@ -284,11 +319,11 @@ def main(argv=None) -> int:
         for row in ROWS:
             if (row, seed) in done:
                 continue
-            res = mt.run_one(seg_cfg(mt, row, seed, args.work_dir,
-                                     args.seg_iters, gan))
+            res = mt.run_one(seg_cfg(mt, row, seed, work_dir,
+                                     args.seg_iters, gan, knobs))
             rec = dict(row=row, seed=seed, key=row_key(row), **res)
             records.append(rec)
-            os.makedirs(args.work_dir, exist_ok=True)
+            os.makedirs(work_dir, exist_ok=True)
             with open(log, 'a') as f:
                 f.write(json.dumps(rec) + '\n')
             print(f'[cyclegan_seg_toy] seed {seed} {row}: day mIoU '
@@ -296,12 +331,7 @@ def main(argv=None) -> int:
                   f'({time.time() - t0:.0f} s)', flush=True)
     summary = summarize([r for r in records if r['seed'] < args.seeds])
     summary['feature_weight'] = fl_weight
-    print(format_table(summary, args))
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(summary=summary, config=vars(args)), f, indent=2)
-    return 0
+    return summary
 
 
 if __name__ == '__main__':

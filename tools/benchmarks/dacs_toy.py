@@ -1,68 +1,81 @@
 #!/usr/bin/env python
 """DACS on the embedded toy benchmark: source-only vs DACS vs oracle.
 
-For each seed, three runs with the same tiny model, optimiser, schedule,
-batch size and source pipeline (``configs/dacs/toy_dacs.py``):
+For each variant of the toy and each seed, three runs with the same tiny
+model, optimiser, schedule, batch size and source pipeline
+(``configs/dacs/toy_dacs.py``):
 
 * ``source_only``: :class:`BaseUDASegmentor` (student trained on the labelled
   source half of the UDA batches only);
-* ``dacs``: the config itself (:class:`DACS`);
+* ``dacs``: the config itself (:class:`DACS`; the toy's constant
+  pseudo-label weight, thesis Table 5.1 "constant");
+* ``dacs_tau`` (target only, not run by default): the thesis' default
+  weight, the share of pixels with teacher confidence >= 0.968 per batch
+  (eq. 2.15; ``configs/dacs/toy_dacs_threshold_uniform.py``);
 * ``oracle``: the same model trained on the *target* training labels.
 
-All are evaluated on the target val split; the table reports the mean and
-standard deviation of the mIoU over the seeds and the fraction of the
-source-only -> oracle gap that DACS closes.
+All are evaluated on the target val split; the table reports, per variant,
+the mean and standard deviation of the mIoU over the seeds and the fraction
+of the source-only -> oracle gap that DACS closes, then the per-class IoU
+and the classes that DACS collapses (source-only > 15 IoU, DACS < 5).
+Finished runs are appended to ``{work_dir}/results.jsonl`` and skipped when
+the benchmark is started again (``tools/benchmarks/harness.py``).
 
 Usage::
 
     python tools/benchmarks/dacs_toy.py [--seeds 3] [--iters N]
+        [--variants calibrated day-sweep shift0.6-a ...]
+        [--methods source_only dacs oracle] [--diagnose]
         [--target target|night] [--work-dir work_dirs/bench_dacs_toy]
-        [--out results.json]
+        [--out summary.json]
+
+``--diagnose`` adds the per-class pseudo-label diagnostic
+(:class:`mmda.engine.hooks.PseudoLabelDiagnosticHook`) to the DACS runs; its
+log is ``{run work dir}/pseudo_label_diagnostic.jsonl``.
 """
 import argparse
 import copy
-import json
-import os
 import os.path as osp
 import sys
-import time
 from typing import Dict, List
 
-import numpy as np
-from mmengine.config import DictAction
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.benchmarks import harness  # noqa: E402
+
 CONFIGS = dict(
     target=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs.py'),
     night=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs_night.py'))
-METHODS = ('source_only', 'dacs', 'oracle')
+METHODS = ('source_only', 'dacs', 'oracle', 'dacs_tau')
+DEFAULT_METHODS = ('source_only', 'dacs', 'oracle')
+#: rows trained from another config than CONFIGS[target]
+ROW_CONFIGS = dict(dacs_tau=dict(target=osp.join(
+    ROOT, 'configs', 'dacs', 'toy_dacs_threshold_uniform.py')))
+LABELS = dict(source_only='source-only', dacs='DACS', oracle='oracle',
+              dacs_tau='DACS (τ-weight)')
+DACS_ROWS = ('dacs', 'dacs_tau')
 
 
 def make_cfg(method: str, seed: int, target: str, work_dir: str,
-             iters=None, lr=None, batch_size=None, overrides=None):
+             iters=None, lr=None, batch_size=None, overrides=None,
+             variant: str = 'calibrated', knobs=None, diagnose=False):
     """The config of one run (see the module docstring)."""
     from mmengine.config import Config
     if method not in METHODS:
         raise ValueError(f'method must be one of {METHODS}, got {method!r}')
-    cfg = Config.fromfile(CONFIGS[target])
+    if method in ROW_CONFIGS:
+        if target not in ROW_CONFIGS[method]:
+            raise ValueError(f'{method} has no config for target {target!r}')
+        cfg = Config.fromfile(ROW_CONFIGS[method][target])
+    else:
+        cfg = Config.fromfile(CONFIGS[target])
     if overrides:
         cfg.merge_from_dict(overrides)
-    cfg.work_dir = osp.join(work_dir, f'{method}_seed{seed}')
-    cfg.experiment_name = f'dacs_toy_{target}_{method}_seed{seed}'
-    # several Runners in one process: unique global visualizer instances
-    cfg.visualizer.name = cfg.experiment_name
-    cfg.randomness = dict(seed=seed)
-    if iters is not None:
-        cfg.train_cfg.max_iters = iters
-        for s in cfg.param_scheduler:
-            if s.get('end', None) is not None:
-                s['end'] = iters
-    n = cfg.train_cfg.max_iters
-    cfg.train_cfg.val_interval = n + 1  # evaluated explicitly afterwards
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', by_epoch=False, interval=n, max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(
-        type='LoggerHook', interval=max(n // 10, 1), log_metric_by_epoch=False)
+    harness.set_iters(cfg, iters)
+    tag = f'{method}_seed{seed}' if variant == 'calibrated' else \
+        f'{variant}/{method}_seed{seed}'
+    harness.prepare_run(cfg, work_dir, tag, seed)
     if lr is not None:
         cfg.optim_wrapper.optimizer.lr = lr
     if batch_size is not None:
@@ -77,37 +90,39 @@ def make_cfg(method: str, seed: int, target: str, work_dir: str,
         ds = cfg.train_dataloader.dataset
         tgt = copy.deepcopy(ds.target)
         ds.source = dict(tgt, pipeline=copy.deepcopy(ds.source.pipeline))
+    if method in DACS_ROWS and diagnose:
+        cfg.custom_hooks.append(dict(
+            type='PseudoLabelDiagnosticHook',
+            dataset=dict(type='ToySegDataset', domain=target, split='train',
+                         pipeline=[dict(type='LoadImageFromFile'),
+                                   dict(type='LoadAnnotations'),
+                                   dict(type='PackSegInputs')]),
+            num_images=48, interval=max(cfg.train_cfg.max_iters // 12, 1)))
+    harness.apply_variant(cfg, knobs or {})
     return cfg
 
 
 def run_one(cfg) -> float:
     """Train, then evaluate on the val split; returns the mIoU."""
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.val_loop.run()
-    return float(metrics['mIoU'])
+    return harness.train_and_evaluate(cfg)['mIoU']
 
 
 def summarize(results: Dict[str, List[float]]) -> dict:
-    out = {}
-    for m, vals in results.items():
-        if vals:
-            out[m] = dict(mean=float(np.mean(vals)), std=float(np.std(vals)),
-                          runs=[float(v) for v in vals])
-    if all(m in out for m in METHODS):
-        src, dacs, orc = (out[m]['mean'] for m in METHODS)
-        out['gap_closed'] = (dacs - src) / (orc - src) if orc != src \
-            else float('nan')
+    """``{method: stats}`` and ``gap_closed`` of one variant's mIoUs."""
+    out = {m: harness.stats(v) for m, v in results.items() if v}
+    g = harness.gap_closed(out, 'dacs')
+    if g is not None:
+        out['gap_closed'] = g
     return out
 
 
 def format_table(summary: dict, target: str, seeds: int) -> str:
+    """One variant's table (the calibrated toy's historical layout)."""
     lines = [f'Toy benchmark, source -> {target} (target val mIoU, '
              f'{seeds} seed(s))', '',
              '| method | mIoU (mean ± std) | runs |', '|---|---|---|']
     for m in METHODS:
-        if m in summary:
+        if m in summary and isinstance(summary[m], dict):
             s = summary[m]
             runs = ', '.join(f'{v:.2f}' for v in s['runs'])
             lines.append(f'| {m} | {s["mean"]:.2f} ± {s["std"]:.2f} | '
@@ -119,80 +134,95 @@ def format_table(summary: dict, target: str, seeds: int) -> str:
     return '\n'.join(lines)
 
 
+def report(records: List[dict], variants, methods, target: str) -> str:
+    """Sweep table + per-variant per-class tables and collapse check."""
+    names = [v for v, _ in variants]
+    summary = harness.summarise(records)
+    n = max([s['n'] for d in summary.values() for s in d.values()] or [0])
+    lines = [f'DACS toy sweep, source -> {target} (target val mIoU, up to '
+             f'{n} seed(s) per cell)', '',
+             harness.markdown_table(summary, methods, names, LABELS,
+                                    gap_of=[m for m in DACS_ROWS
+                                            if m in methods]
+                                    if {'source_only', 'oracle'} <= set(
+                                        methods) else [],
+                                    knobs=dict(variants))]
+    means = harness.per_class_means(records)
+    for v in names:
+        if v not in means:
+            continue
+        lines += ['', f'Per-class IoU, {v} (mean over seeds):', '',
+                  harness.per_class_table(means[v], methods, LABELS)]
+        for m in DACS_ROWS:
+            if m in means[v] and 'source_only' in means[v]:
+                bad = harness.collapsed_classes(means[v], m)
+                lines += ['', f'Classes above 15 IoU under source-only that '
+                          f'{LABELS[m]} drives below 5: '
+                          f'{", ".join(bad) if bad else "none"}']
+    return '\n'.join(lines)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--seeds', type=int, default=3)
-    p.add_argument('--seed-offset', type=int, default=0)
+    harness.add_common_args(p, work_dir=osp.join('work_dirs',
+                                                 'bench_dacs_toy'))
     p.add_argument('--target', choices=sorted(CONFIGS), default='target')
     p.add_argument('--methods', nargs='+', choices=METHODS,
-                   default=list(METHODS))
+                   default=list(DEFAULT_METHODS))
     p.add_argument('--iters', type=int, default=None,
                    help='override train_cfg.max_iters (and the poly end)')
     p.add_argument('--lr', type=float, default=None)
     p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   help='key=value overrides merged into the config, e.g. '
-                   'model.pseudo_label.threshold=0.9 (mmengine DictAction: '
-                   'numbers, lists, tuples, True/False/None)')
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch CPU threads per run (default 1)')
-    p.add_argument('--work-dir', default=osp.join('work_dirs',
-                                                  'bench_dacs_toy'))
-    p.add_argument('--out', default=None, help='write a JSON summary')
-    p.add_argument('--merge', nargs='+', default=None, metavar='JSON',
-                   help='only merge the --out files of earlier (e.g. '
-                   'parallel, one method/seed each) runs into one table')
+    p.add_argument('--diagnose', action='store_true',
+                   help='log the per-class pseudo-label diagnostic of the '
+                   'DACS runs')
     return p.parse_args(argv)
-
-
-def merge(files: List[str]) -> Dict[str, List[float]]:
-    results: Dict[str, List[float]] = {m: [] for m in METHODS}
-    for f in files:
-        with open(f) as fh:
-            summary = json.load(fh)
-        for m in METHODS:
-            results[m] += summary.get(m, {}).get('runs', [])
-    return results
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.merge:
-        results = merge(args.merge)
-        summary = summarize(results)
-        n = max(len(v) for v in results.values())
-        print(format_table(summary, args.target, n))
-        if args.out:
-            with open(args.out, 'w') as f:
-                json.dump(summary, f, indent=2)
-        return 0
-    sys.path.insert(0, ROOT)
-    import torch
-    torch.set_num_threads(args.threads)
-    import mmda  # noqa: F401
-    from mmda.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
+    harness.setup(args.threads)
+    variants = harness.resolve_variants(args.variants)
     overrides = dict(args.cfg_options)
-    results: Dict[str, List[float]] = {m: [] for m in args.methods}
-    t0 = time.time()
-    for seed in range(args.seed_offset, args.seed_offset + args.seeds):
-        for m in args.methods:
-            cfg = make_cfg(m, seed, args.target, args.work_dir, args.iters,
-                           args.lr, args.batch_size, overrides)
-            miou = run_one(cfg)
-            results[m].append(miou)
-            print(f'[dacs_toy] seed {seed} {m}: mIoU {miou:.2f} '
-                  f'({time.time() - t0:.0f} s)', flush=True)
-    summary = summarize(results)
-    summary['config'] = dict(target=args.target, seeds=args.seeds,
-                             iters=args.iters, lr=args.lr,
-                             batch_size=args.batch_size,
-                             cfg_options=overrides)
-    print(format_table(summary, args.target, args.seeds))
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(summary, f, indent=2)
+    for k, v in (('lr', args.lr), ('batch_size', args.batch_size)):
+        if v is not None:  # part of a run's identity in the log
+            overrides[f'_{k}'] = v
+    log = harness.ResultLog(osp.join(args.work_dir, 'results.jsonl'))
+    bench = f'dacs_toy_{args.target}'
+    cfg_overrides = {k: v for k, v in overrides.items()
+                     if not k.startswith('_')}
+
+    def iters_of(method):
+        return args.iters or int(harness.config_copy(make_cfg(
+            method, 0, args.target, args.work_dir)).train_cfg.max_iters)
+
+    lengths = {m: iters_of(m) for m in args.methods}
+
+    def run(method, vname, knobs, seed):
+        cfg = make_cfg(method, seed, args.target, args.work_dir, args.iters,
+                       args.lr, args.batch_size, cfg_overrides, vname, knobs,
+                       args.diagnose)
+        return harness.train_and_evaluate(cfg)
+
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    harness.run_grid(log, bench, variants, seeds, args.methods, run,
+                     lengths.get, overrides,
+                     say=lambda s: print(s, flush=True))
+    records = [r for r in log.select(bench=bench, cfg_options=overrides,
+                                     seed=seeds, row=args.methods,
+                                     variant=[v for v, _ in variants])
+               if r['iters'] == lengths[r['row']]]
+    text = report(records, variants, args.methods, args.target)
+    print(text)
+    summary = harness.summarise(records)
+    for v, row in summary.items():
+        for m in DACS_ROWS:
+            g = harness.gap_closed(row, m)
+            if g is not None:
+                row[f'gap_closed_{m}'] = g
+    harness.write_json(args.out, dict(summary=summary,
+                                      variants=dict(variants),
+                                      config=dict(vars(args))))
     return 0
 
 

@@ -29,17 +29,16 @@ Usage::
         [--work-dir work_dirs/bench_mean_teacher_toy] [--out results.json]
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
-import time
 from typing import Dict, List, Optional
 
 import numpy as np
-from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.benchmarks import harness  # noqa: E402
 CONFIGS = dict(
     source_only='toy_source_only.py',
     translated_only='toy_translated_only.py',
@@ -54,55 +53,38 @@ LABELS = dict(
 
 
 def make_cfg(row: str, seed: int, work_dir: str, iters: Optional[int] = None,
-             overrides: Optional[dict] = None, workers: int = 0):
-    """The config of one run."""
+             overrides: Optional[dict] = None, workers: int = 0,
+             variant: str = 'calibrated', knobs: Optional[dict] = None):
+    """The config of one run (``knobs``: a toy variant's dataset knobs,
+    applied to the day and night datasets alike)."""
     from mmengine.config import Config
     if row not in CONFIGS:
         raise ValueError(f'row must be one of {sorted(CONFIGS)}, got {row!r}')
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'mean_teacher', CONFIGS[row]))
-    if iters is not None:
-        old = cfg.train_cfg.max_iters
-        cfg.train_cfg.max_iters = iters
-        for s in cfg.param_scheduler:
-            if s.get('end', None) is not None:
-                s['end'] = iters
-        for hook in cfg.custom_hooks:
-            for ramp in hook.get('ramps', []):
-                # keep the warm-up at the same fraction of training
-                if ramp.get('begin'):
-                    ramp['begin'] = int(round(ramp['begin'] * iters / old))
+    # keeps the warm-up ramps at the same fraction of training
+    harness.set_iters(cfg, iters)
     if overrides:
         cfg.merge_from_dict(overrides)
-    n = cfg.train_cfg.max_iters
-    cfg.work_dir = osp.join(work_dir, f'{row}_seed{seed}')
-    cfg.experiment_name = f'mean_teacher_toy_{row}_seed{seed}'
-    cfg.randomness = dict(seed=seed)
-    cfg.train_cfg.val_interval = n + 1  # evaluated explicitly afterwards
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', by_epoch=False, interval=n, max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(
-        type='LoggerHook', interval=max(n // 10, 1), log_metric_by_epoch=False)
-    cfg.default_hooks.pop('visualization', None)
-    loaders = [cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader]
-    loaders += [d['dataloader'] for d in cfg.val_cfg.domains
-                if d.get('dataloader')]
-    loaders += [d['dataloader'] for d in cfg.test_cfg.domains
-                if d.get('dataloader')]
-    for dl in loaders:
-        dl['num_workers'] = workers
-        dl['persistent_workers'] = workers > 0
+    tag = f'{row}_seed{seed}' if variant == 'calibrated' else \
+        f'{variant}/{row}_seed{seed}'
+    harness.prepare_run(cfg, work_dir, tag, seed, workers=workers)
+    cfg.experiment_name = f'mean_teacher_toy_{tag.replace("/", "_")}'
+    harness.apply_variant(cfg, knobs or {})
     return cfg
 
 
 def run_one(cfg) -> Dict[str, float]:
     """Train, then evaluate both domains; returns day/night mIoU."""
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.val_loop.run()
-    return dict(day=float(metrics['day/mIoU']),
-                night=float(metrics['night/mIoU']))
+    res = harness.train_and_evaluate(cfg)
+    return dict(day=res['day/mIoU'], night=res['night/mIoU'])
+
+
+def run_full(cfg) -> dict:
+    """As :func:`run_one`, with the per-class IoU of both domains."""
+    res = harness.train_and_evaluate(cfg)
+    return dict(day=res['day/mIoU'], night=res['night/mIoU'],
+                per_class=res['per_class'], iters=res['iters'])
 
 
 def summarize(results: Dict[str, List[Dict[str, float]]]) -> dict:
@@ -151,63 +133,87 @@ def format_table(summary: dict, seeds: int, iters) -> str:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--seeds', type=int, default=3)
-    p.add_argument('--seed-offset', type=int, default=0)
+    harness.add_common_args(p, work_dir=osp.join('work_dirs',
+                                                 'bench_mean_teacher_toy'))
     p.add_argument('--rows', nargs='+', choices=sorted(CONFIGS),
                    default=list(DEFAULT_ROWS))
     p.add_argument('--iters', type=int, default=None,
                    help='override max_iters (poly end and warm-up scaled)')
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch threads (the machine is shared)')
     p.add_argument('--workers', type=int, default=0,
                    help='dataloader workers')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   help='key=value overrides (mmengine DictAction)')
-    p.add_argument('--work-dir',
-                   default=osp.join('work_dirs', 'bench_mean_teacher_toy'))
-    p.add_argument('--out', default=None, help='write a JSON summary')
     return p.parse_args(argv)
+
+
+def variant_table(records: List[dict], variants, rows) -> str:
+    """Per variant: day and night mIoU of every row, and full - source-only
+    at night."""
+    names = [v for v, _ in variants]
+    day = harness.summarise(records, 'day')
+    night = harness.summarise(records, 'night')
+    head = ['variant'] + [f'{r} day / night' for r in rows] + \
+        ['full − source-only (night / day)']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for v in names:
+        cells = [v]
+        for r in rows:
+            d, n = day.get(v, {}).get(r), night.get(v, {}).get(r)
+            cells.append('-' if not d else
+                         f'{d["mean"]:.1f} / {n["mean"]:.1f} (n={n["n"]})')
+        so, fu = night.get(v, {}).get('source_only'), \
+            night.get(v, {}).get('full')
+        if so and fu:
+            cells.append(f'{fu["mean"] - so["mean"]:+.1f} / '
+                         f'{day[v]["full"]["mean"] - day[v]["source_only"]["mean"]:+.1f}')
+        else:
+            cells.append('-')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, ROOT)
-    import torch
-    torch.set_num_threads(max(1, args.threads))
-    import mmda  # noqa: F401
-    from mmda.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
+    harness.setup(args.threads)
+    variants = harness.resolve_variants(args.variants)
     overrides = dict(args.cfg_options)
-    results: Dict[str, List[Dict[str, float]]] = {r: [] for r in args.rows}
-    t0 = time.time()
-    iters = None
-    for seed in range(args.seed_offset, args.seed_offset + args.seeds):
-        for row in args.rows:
-            cfg = make_cfg(row, seed, args.work_dir, args.iters, overrides,
-                           args.workers)
-            iters = cfg.train_cfg.max_iters
-            res = run_one(cfg)
-            results[row].append(res)
-            print(f'[mean_teacher_toy] seed {seed} {row}: day mIoU '
-                  f'{res["day"]:.2f}, night mIoU {res["night"]:.2f} '
-                  f'({time.time() - t0:.0f} s)', flush=True)
-            if args.out:  # partial results survive an interruption
-                _write(args.out, summarize(results), args, overrides)
-    summary = summarize(results)
-    print(format_table(summary, args.seeds, iters))
-    if args.out:
-        _write(args.out, summary, args, overrides)
+    log = harness.ResultLog(osp.join(args.work_dir, 'results.jsonl'))
+    bench = 'mean_teacher_toy'
+    lengths = {r: args.iters or int(make_cfg(r, 0, args.work_dir)
+                                    .train_cfg.max_iters) for r in args.rows}
+
+    def run(row, vname, knobs, seed):
+        return run_full(make_cfg(row, seed, args.work_dir, args.iters,
+                                 overrides, args.workers, vname, knobs))
+
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    harness.run_grid(log, bench, variants, seeds, args.rows, run,
+                     lengths.get, overrides,
+                     say=lambda s: print(s, flush=True))
+    records = [r for r in log.select(bench=bench, cfg_options=overrides,
+                                     seed=seeds, row=args.rows,
+                                     variant=[v for v, _ in variants])
+               if r['iters'] == lengths[r['row']]]
+    iters = lengths[args.rows[0]]
+    texts = []
+    summaries = {}
+    for vname, _ in variants:
+        recs = [r for r in records if r['variant'] == vname]
+        results: Dict[str, List[Dict[str, float]]] = {}
+        for r in recs:
+            results.setdefault(r['row'], []).append(
+                dict(day=r['day'], night=r['night']))
+        summary = summarize(results)
+        summaries[vname] = summary
+        n = max([len(v) for v in results.values()] or [0])
+        texts.append(f'Variant {vname}:\n\n' +
+                     format_table(summary, n, iters))
+    if len(variants) > 1:
+        texts.append('All variants (mean over seeds):\n\n' +
+                     variant_table(records, variants, args.rows))
+    print('\n\n'.join(texts))
+    harness.write_json(args.out, dict(summary=summaries,
+                                      variants=dict(variants),
+                                      config=vars(args)))
     return 0
-
-
-def _write(path: str, summary: dict, args, overrides: dict) -> None:
-    summary = dict(summary)
-    summary['config'] = dict(seeds=args.seeds, seed_offset=args.seed_offset,
-                             iters=args.iters, rows=args.rows,
-                             cfg_options=overrides)
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(summary, f, indent=2)
 
 
 if __name__ == '__main__':

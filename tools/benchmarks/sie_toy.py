@@ -24,33 +24,38 @@ Usage::
         [--reuse-source] [--cfg-options optim_wrapper.optimizer.lr=3e-4]
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 import time
 from typing import Dict, List
 
 import numpy as np
-from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.benchmarks import harness  # noqa: E402
 CONFIG = osp.join(ROOT, 'configs', 'sie', 'toy_sie.py')
 METHODS = ('source_only', 'sie', 'sie_no_focal', 'source_continued')
 
 
 def make_cfg(method: str, seed: int, work_dir: str, source_iters: int,
              source_ckpt: str = None, overrides: dict = None,
-             continued_iters: int = None):
-    """The config of one run (see the module docstring)."""
+             continued_iters: int = None, variant: str = 'calibrated',
+             knobs: dict = None):
+    """The config of one run (see the module docstring); ``knobs``: the
+    dataset knobs of a toy variant (``tools/benchmarks/harness.py``)."""
     from mmengine.config import Config
     if method not in METHODS:
         raise ValueError(f'method must be one of {METHODS}, got {method!r}')
     cfg = Config.fromfile(CONFIG)
     if overrides:
         cfg.merge_from_dict(overrides)
-    cfg.work_dir = osp.join(work_dir, f'{method}_seed{seed}')
-    cfg.experiment_name = f'sie_toy_{method}_seed{seed}'
+    harness.apply_variant(cfg, knobs or {})
+    tag = f'{method}_seed{seed}' if variant == 'calibrated' else \
+        f'{variant}/{method}_seed{seed}'
+    cfg.work_dir = osp.join(work_dir, tag)
+    cfg.experiment_name = f'sie_toy_{tag.replace("/", "_")}'
     cfg.randomness = dict(seed=seed)
     cfg.default_hooks.logger = dict(
         type='LoggerHook', interval=100, log_metric_by_epoch=False)
@@ -95,6 +100,7 @@ def run_one(cfg) -> dict:
     runner = Runner.from_cfg(cfg)
     runner.register_hook(_Record(), priority='LOWEST')
     runner.train()
+    per_class = harness._capture_per_class(runner)
     # accuracy of each round's pseudo-labels against the target labels
     # (train_cfg.pseudo_label_quality, on in the toy config)
     pl_acc = [(r.get('pseudo_label_quality') or {}).get('acc')
@@ -104,7 +110,9 @@ def run_one(cfg) -> dict:
     rounds = rounds[:n_rounds]  # without the explicit final validation
     ckpt = osp.join(cfg.work_dir, f'iter_{runner.iter}.pth')
     return dict(miou=float(metrics['mIoU']), per_round=rounds, ckpt=ckpt,
-                iters=runner.iter, pseudo_label_acc=pl_acc)
+                iters=runner.iter, pseudo_label_acc=pl_acc,
+                per_class={k: {c: v for c, v in d.items() if np.isfinite(v)}
+                           for k, d in per_class.items()})
 
 
 def eval_existing(cfg, ckpt: str) -> dict:
@@ -115,6 +123,23 @@ def eval_existing(cfg, ckpt: str) -> dict:
     metrics = runner.val()
     return dict(miou=float(metrics['mIoU']), per_round=[], ckpt=ckpt,
                 iters=0)
+
+
+def summarize_records(records: List[dict]) -> dict:
+    """:func:`summarize` input (and the per-round lists) from log records."""
+    results: Dict[str, List[float]] = {m: [] for m in METHODS}
+    per_round: Dict[str, list] = {m: [] for m in METHODS}
+    pl_acc: Dict[str, list] = {m: [] for m in METHODS}
+    for r in records:
+        results[r['row']].append(r['mIoU'])
+        if r['row'] != 'source_only':
+            per_round[r['row']].append(r['per_round'])
+            if r.get('pseudo_label_acc'):
+                pl_acc[r['row']].append(r['pseudo_label_acc'])
+    summary = summarize(results)
+    summary['per_round'] = per_round
+    summary['pseudo_label_acc'] = pl_acc
+    return summary
 
 
 def summarize(results: Dict[str, List[float]]) -> dict:
@@ -169,22 +194,16 @@ def format_table(summary: dict, seeds: int, source_iters: int) -> str:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--seeds', type=int, default=3)
-    p.add_argument('--seed-offset', type=int, default=0)
+    harness.add_common_args(p, work_dir=osp.join('work_dirs',
+                                                 'bench_sie_toy'))
     p.add_argument('--source-iters', type=int, default=None,
                    help='source-only iterations (default: the config\'s '
                    'train_cfg.source_only_iters)')
     p.add_argument('--methods', nargs='+', choices=METHODS,
                    default=list(METHODS))
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   help='key=value overrides merged into the SIE config, '
-                   'e.g. train_cfg.max_rounds=3 (mmengine DictAction)')
     p.add_argument('--reuse-source', action='store_true',
                    help='evaluate and reuse existing source-only checkpoints '
                    'of the work dir instead of training them again')
-    p.add_argument('--work-dir',
-                   default=osp.join('work_dirs', 'bench_sie_toy'))
-    p.add_argument('--out', default=None, help='write a JSON summary')
     args = p.parse_args(argv)
     if 'source_continued' in args.methods and 'sie' not in args.methods:
         p.error('--methods source_continued needs sie (it trains as many '
@@ -194,58 +213,87 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, ROOT)
-    import mmda  # noqa: F401
-    from mmda.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
+    harness.setup(args.threads)
+    variants = harness.resolve_variants(args.variants)
     overrides = dict(args.cfg_options)
     if args.source_iters is None:
         from mmengine.config import Config
         args.source_iters = int(
             Config.fromfile(CONFIG).train_cfg.source_only_iters)
-    results: Dict[str, List[float]] = {m: [] for m in METHODS}
-    per_round: Dict[str, list] = {m: [] for m in METHODS}
-    pl_acc: Dict[str, list] = {m: [] for m in METHODS}
+    log = harness.ResultLog(osp.join(args.work_dir, 'results.jsonl'))
+    bench = 'sie_toy'
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     t0 = time.time()
-    for seed in range(args.seed_offset, args.seed_offset + args.seeds):
-        src_cfg = make_cfg('source_only', seed, args.work_dir,
-                           args.source_iters, overrides=overrides)
-        ckpt = osp.join(src_cfg.work_dir, f'iter_{args.source_iters}.pth')
-        if args.reuse_source and osp.isfile(ckpt):
-            src = eval_existing(src_cfg, ckpt)
-        else:
-            src = run_one(src_cfg)
-        results['source_only'].append(src['miou'])
-        print(f'[sie_toy] seed {seed} source_only: mIoU {src["miou"]:.2f} '
-              f'({time.time() - t0:.0f} s)', flush=True)
-        sie_iters = None
-        for m in ('sie', 'sie_no_focal', 'source_continued'):
-            if m not in args.methods:
-                continue
-            out = run_one(make_cfg(m, seed, args.work_dir, args.source_iters,
-                                   src['ckpt'], overrides, sie_iters))
-            if m == 'sie':
-                sie_iters = out['iters']
-            results[m].append(out['miou'])
-            per_round[m].append(out['per_round'])
-            if out['pseudo_label_acc']:
-                pl_acc[m].append(out['pseudo_label_acc'])
-            print(f'[sie_toy] seed {seed} {m}: mIoU {out["miou"]:.2f}, after '
-                  f'each round {[round(v, 2) for v in out["per_round"]]}, '
-                  f'{out["iters"]} iterations ({time.time() - t0:.0f} s)',
-                  flush=True)
-    results = {m: v for m, v in results.items() if m in args.methods or
-               m == 'source_only'}
-    summary = summarize(results)
-    summary['per_round'] = per_round
-    summary['pseudo_label_acc'] = pl_acc
-    summary['config'] = dict(seeds=args.seeds, source_iters=args.source_iters,
-                             cfg_options=overrides)
-    print(format_table(summary, args.seeds, args.source_iters))
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(summary, f, indent=2)
+
+    def ident(vname, m, seed):
+        # a run is identified by the source-only length (the SIE run's own
+        # length follows from its rounds)
+        return dict(bench=bench, variant=vname, row=m, seed=seed,
+                    iters=args.source_iters, cfg_options=overrides)
+
+    def record(vname, knobs, m, seed, out):
+        rec = dict(ident(vname, m, seed), knobs=knobs, mIoU=out['miou'],
+                   per_round=out['per_round'], ckpt=out['ckpt'],
+                   run_iters=out['iters'],
+                   pseudo_label_acc=out.get('pseudo_label_acc') or [],
+                   per_class=out.get('per_class', {}))
+        log.add(rec)
+        print(f'[sie_toy] {vname} seed {seed} {m}: mIoU {out["miou"]:.2f}, '
+              f'after each round {[round(v, 2) for v in out["per_round"]]}, '
+              f'{out["iters"]} iterations ({time.time() - t0:.0f} s)',
+              flush=True)
+        return rec
+
+    for vname, knobs in variants:
+        for seed in seeds:
+            src = log.find(**ident(vname, 'source_only', seed))
+            if src is None or not osp.isfile(src['ckpt']):
+                src_cfg = make_cfg('source_only', seed, args.work_dir,
+                                   args.source_iters, overrides=overrides,
+                                   variant=vname, knobs=knobs)
+                ckpt = osp.join(src_cfg.work_dir,
+                                f'iter_{args.source_iters}.pth')
+                if args.reuse_source and osp.isfile(ckpt):
+                    out = eval_existing(src_cfg, ckpt)
+                else:
+                    out = run_one(src_cfg)
+                src = record(vname, knobs, 'source_only', seed, out)
+            sie_iters = None
+            for m in ('sie', 'sie_no_focal', 'source_continued'):
+                if m not in args.methods:
+                    continue
+                done = log.find(**ident(vname, m, seed))
+                if done is not None:
+                    if m == 'sie':
+                        sie_iters = done['run_iters']
+                    continue
+                out = run_one(make_cfg(m, seed, args.work_dir,
+                                       args.source_iters, src['ckpt'],
+                                       overrides, sie_iters, vname, knobs))
+                if m == 'sie':
+                    sie_iters = out['iters']
+                record(vname, knobs, m, seed, out)
+    rows = ['source_only'] + [m for m in METHODS[1:] if m in args.methods]
+    records = log.select(bench=bench, cfg_options=overrides, seed=seeds,
+                         row=rows, iters=args.source_iters,
+                         variant=[v for v, _ in variants])
+    texts, summaries = [], {}
+    for vname, _ in variants:
+        summary = summarize_records(
+            [r for r in records if r['variant'] == vname])
+        summaries[vname] = summary
+        texts.append(f'Variant {vname}:\n\n' + format_table(
+            summary, args.seeds, args.source_iters))
+    if len(variants) > 1:
+        texts.append('All variants (mean over seeds):\n\n' +
+                     harness.markdown_table(
+                         harness.summarise(records), rows,
+                         [v for v, _ in variants],
+                         knobs=dict(variants)))
+    print('\n\n'.join(texts))
+    harness.write_json(args.out, dict(summary=summaries,
+                                      variants=dict(variants),
+                                      config=vars(args)))
     return 0
 
 
