@@ -625,3 +625,30 @@ def test_city2night_configs_state_their_gan_loss_type():
     ref = -0.5 * (torch.log(sig(real)).mean() +
                   torch.log(1 - sig(fake)).mean())
     assert torch.isclose(d, ref, atol=1e-6)
+
+
+def test_minimax_gan_loss_is_eq4_for_the_generator():
+    # eq. 4: D maximises log D(x_t) + log(1 - D(G(x_s))); G minimises
+    # log(1 - D(G(x_s))) ('minimax'); 'vanilla' uses -log D(G(x_s)) instead
+    pred = torch.tensor([[0.4, -2.0, 1.0]])
+    mm = MODELS.build(dict(type='GANLoss', gan_type='minimax'))
+    va = MODELS.build(dict(type='GANLoss', gan_type='vanilla'))
+    sig = torch.sigmoid(pred)
+    assert torch.isclose(mm(pred, True, is_generator=True),
+                         torch.log(1 - sig).mean(), atol=1e-6)
+    assert torch.isclose(va(pred, True, is_generator=True),
+                         -torch.log(sig).mean(), atol=1e-6)
+    for real in (True, False):  # the discriminator terms are eq. 4's
+        assert torch.equal(mm(pred, real), va(pred, real))
+    with pytest.raises(ValueError, match='generator'):
+        mm(pred, False, is_generator=True)
+    # CycleGAN's generator terms go through the generator objective
+    torch.manual_seed(0)
+    model = tiny_cyclegan(gan_loss=dict(type='GANLoss', gan_type='minimax'))
+    batch = model.data_preprocessor(fake_batch(n=1), True)
+    real_a, real_b = batch['inputs']['img_a'], batch['inputs']['img_b']
+    losses, images = model.generator_losses(real_a, real_b)
+    with torch.no_grad():
+        d = torch.sigmoid(model.disc_b(images['fake_b']))
+    assert torch.isclose(losses['loss_gan_a2b'], torch.log(1 - d).mean(),
+                         atol=1e-5)

@@ -27,8 +27,9 @@ custom_imports = dict(imports=['mmda', 'mmseg.visualization'],
 # paper prints the log (cross-entropy) form: 'vanilla' (city2night_bce.py)
 # is that loss for the discriminators, E[log D(x_t)] + E[log(1-D(G(x_s)))],
 # with the generator minimising -log D(G(x_s)) (the non-saturating form of
-# Goodfellow et al. and of the CycleGAN code's 'vanilla' mode) rather than
-# eq. 4's log(1 - D(G(x_s))), which saturates early in training.
+# Goodfellow et al. and of the CycleGAN code's 'vanilla' mode);
+# 'minimax' is eq. 4 to the letter (the generator minimises
+# log(1 - D(G(x_s))), which saturates while D wins early in training).
 gan_type = 'lsgan'
 generator = dict(
     type='ResnetGenerator',

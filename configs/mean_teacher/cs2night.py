@@ -1,5 +1,5 @@
 # Mean-teacher domain extension, Cityscapes (day) -> night (Scherer et al.,
-# DeLTA 2021, §3.3, §4.2; METHODS.md "Mean-teacher domain extension"):
+# DeLTA 2021, §3.3, §4.2; docs/fidelity_mean_teacher_ass_sie.md):
 # full method, Table 1 row "SSL + CycleGAN + FL - (CS + Day2Night (CS) + DZ +
 # BDD)" (reported 68.2 CS / 56.5 Nighttime Driving mIoU).
 # - DeepLab-v2 VGG16 (LargeFOV, dropout 0.5 after fc6 and fc7) student and
@@ -46,6 +46,9 @@ model = dict(
     # G_ST(x_s) from the offline Day2Night (CS) copy (Table 1 caption)
     translation='offline',
     translator=None,
+    # day consistency pair on the labelled train images; §4.1's "all images
+    # from CS" is cs2night_all_cs_day.py (day_images='all')
+    day_images='labelled',
     sup_day=True,
     sup_translated=True,
     night_consistency=True,

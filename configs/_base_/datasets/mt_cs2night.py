@@ -1,6 +1,6 @@
 # Cityscapes (labelled day) + Dark Zurich night + BDD100K night (unlabelled)
 # for the mean-teacher domain extension (Scherer et al., 2021, §4.1, §4.2;
-# METHODS.md "Mean-teacher domain extension"):
+# docs/fidelity_mean_teacher_ass_sie.md):
 # - images rescaled to 512x1024 (HxW), random 256x256 crops;
 # - per iteration 4 day images, each with its day->night translation G_ST(x_s)
 #   (8 labelled samples, the paper's batch of 8 with "50% transformed CS

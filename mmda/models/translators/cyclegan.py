@@ -184,8 +184,10 @@ class CycleGAN(BaseModel):
         # Discriminators are frozen here; call them unwrapped (no DDP sync).
         disc_a, disc_b = _unwrap(self.disc_a), _unwrap(self.disc_b)
         losses = OrderedDict()
-        losses['loss_gan_a2b'] = self.gan_loss(disc_b(fake_b), True)
-        losses['loss_gan_b2a'] = self.gan_loss(disc_a(fake_a), True)
+        losses['loss_gan_a2b'] = self.gan_loss(disc_b(fake_b), True,
+                                               is_generator=True)
+        losses['loss_gan_b2a'] = self.gan_loss(disc_a(fake_a), True,
+                                               is_generator=True)
         losses['loss_cycle_a'] = self.cycle_loss_weight * F.l1_loss(
             rec_a, real_a)
         losses['loss_cycle_b'] = self.cycle_loss_weight * F.l1_loss(

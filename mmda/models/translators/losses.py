@@ -21,11 +21,17 @@ IMAGENET_STD_01 = (0.229, 0.224, 0.225)
 class GANLoss(nn.Module):
     """Adversarial loss on discriminator logits.
 
-    ``lsgan``: mean squared error to the target label (CycleGAN default);
-    ``vanilla``: binary cross-entropy with logits.
+    ``lsgan``: mean squared error to the target label (CycleGAN code
+    default); ``vanilla``: binary cross-entropy with logits, the log form of
+    Scherer et al. eq. 4 for the discriminator, with the non-saturating
+    generator objective ``-log D(G(x))`` (Goodfellow et al.; CycleGAN code's
+    'vanilla'); ``minimax``: eq. 4 literally, the same discriminator loss and
+    the generator minimising ``log(1 - D(G(x)))`` (callers mark generator
+    terms with ``is_generator=True``).
 
     Args:
-        gan_type (str): ``'lsgan'`` or ``'vanilla'``. Default: ``'lsgan'``.
+        gan_type (str): ``'lsgan'``, ``'vanilla'`` or ``'minimax'``.
+            Default: ``'lsgan'``.
         real_label (float): Target for real. Default: 1.0.
         fake_label (float): Target for fake. Default: 0.0.
         loss_weight (float): Multiplier. Default: 1.0.
@@ -37,16 +43,24 @@ class GANLoss(nn.Module):
                  fake_label: float = 0.0,
                  loss_weight: float = 1.0):
         super().__init__()
-        if gan_type not in ('lsgan', 'vanilla'):
-            raise ValueError("GANLoss: gan_type must be 'lsgan' or "
-                             f"'vanilla', got {gan_type!r}")
+        if gan_type not in ('lsgan', 'vanilla', 'minimax'):
+            raise ValueError("GANLoss: gan_type must be 'lsgan', 'vanilla' "
+                             f"or 'minimax', got {gan_type!r}")
         self.gan_type = gan_type
         self.real_label = float(real_label)
         self.fake_label = float(fake_label)
         self.loss_weight = float(loss_weight)
 
-    def forward(self, pred: torch.Tensor,
-                target_is_real: bool) -> torch.Tensor:
+    def forward(self, pred: torch.Tensor, target_is_real: bool,
+                is_generator: bool = False) -> torch.Tensor:
+        if self.gan_type == 'minimax' and is_generator:
+            if not target_is_real:
+                raise ValueError('GANLoss(minimax): a generator term '
+                                 'targets "real" (target_is_real=True)')
+            # eq. 4: G minimises E[log(1 - D(G(x)))] = -BCE(D(G(x)), fake)
+            fake = torch.full_like(pred, self.fake_label)
+            return -self.loss_weight * F.binary_cross_entropy_with_logits(
+                pred, fake)
         target = torch.full_like(
             pred, self.real_label if target_is_real else self.fake_label)
         if self.gan_type == 'lsgan':
