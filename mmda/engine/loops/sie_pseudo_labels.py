@@ -408,6 +408,24 @@ def _cell_candidates(probs: torch.Tensor, cell: torch.Tensor
     return cell, first, second
 
 
+def _or_weighted(k: torch.Tensor, dim: int, i0: torch.Tensor,
+                 i1: torch.Tensor, z0: torch.Tensor, z1: torch.Tensor
+                 ) -> torch.Tensor:
+    """``(k[i0] & w0 != 0) | (k[i1] & w1 != 0)`` along ``dim``.
+
+    ``z0`` / ``z1``: the (few) output positions where ``w0`` / ``w1`` is
+    exactly 0; everywhere else both source pixels count.
+    """
+    a = k.index_select(dim, i0)
+    out = a | k.index_select(dim, i1)
+    if z1.numel():  # only i0 contributes there
+        out.index_copy_(dim, z1, a.index_select(dim, z1))
+    if z0.numel():  # only i1 contributes there (w0 = 1 - lambda > 0 in
+        # practice; kept for completeness)
+        out.index_copy_(dim, z0, k.index_select(dim, i1.index_select(0, z0)))
+    return out
+
+
 def upsampled_patch_labels(probs: torch.Tensor,
                            keep: torch.Tensor,
                            boxes: torch.Tensor,
@@ -477,6 +495,9 @@ def upsampled_patch_labels(probs: torch.Tensor,
         h0, h1, w0, w1 = wts
         return h0 * (w0 * a + w1 * b) + h1 * (w0 * c + w1 * d)
 
+    # output rows/columns where one of the two source weights is exactly 0
+    zy0, zy1, zx0, zx1 = ((w == 0).nonzero().squeeze(1)
+                          for w in (hy0, hy1, wx0, wx1))
     out = []
     cells = cell.view(-1)
     for y0, x0 in boxes.tolist():
@@ -503,10 +524,8 @@ def upsampled_patch_labels(probs: torch.Tensor,
                     lab)
         # kept where a kept corner has a non-zero weight (separable)
         k = keep[y0:y0 + ph, x0:x0 + pw]
-        kx = (k.index_select(1, jx0) & (wx0 != 0)) | (
-            k.index_select(1, jx1) & (wx1 != 0))
-        kept = (kx.index_select(0, iy0) & (hy0 != 0)[:, None]) | (
-            kx.index_select(0, iy1) & (hy1 != 0)[:, None])
+        kx = _or_weighted(k, 1, jx0, jx1, zx0, zx1)
+        kept = _or_weighted(kx, 0, iy0, iy1, zy0, zy1)
         out.append(lab.masked_fill_(~kept, ignore_index))
     return torch.stack(out)
 
