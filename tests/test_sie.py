@@ -291,7 +291,8 @@ def test_bilinear_weights_are_torchs(size):
 def _smooth_probs(g, C, H, W, grid, scale):
     logits = torch.randn(1, C, *grid, generator=g) * scale
     return torch.nn.functional.interpolate(
-        logits, size=(H, W), mode='bilinear', align_corners=False)[0].softmax(0)
+        logits, size=(H, W), mode='bilinear',
+        align_corners=False)[0].softmax(0)
 
 
 @pytest.mark.parametrize('seed', range(3))
