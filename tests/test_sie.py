@@ -20,7 +20,7 @@ from PIL import Image
 
 from mmda.engine.loops.self_training_loop import round_portions
 from mmda.engine.loops.sie_pseudo_labels import (
-    _cell_candidates, _cell_labels, bilinear_source_weights,
+    _cell_candidates, _cell_labels, _max_argmax, bilinear_source_weights,
     image_class_statistics, keep_mask, make_scale_invariant_examples,
     normalized_entropy, num_selected, pixel_entropy, pseudo_label_confusion,
     pseudo_label_metrics, reference_patch_labels, sample_patch_boxes,
@@ -291,7 +291,8 @@ def test_bilinear_weights_are_torchs(size):
 def _smooth_probs(g, C, H, W, grid, scale):
     logits = torch.randn(1, C, *grid, generator=g) * scale
     return torch.nn.functional.interpolate(
-        logits, size=(H, W), mode='bilinear', align_corners=False)[0].softmax(0)
+        logits, size=(H, W), mode='bilinear',
+        align_corners=False)[0].softmax(0)
 
 
 @pytest.mark.parametrize('seed', range(3))
@@ -319,7 +320,7 @@ def test_fused_patch_labels_equal_the_pixel_loop(seed):
             kp = torch.nn.functional.interpolate(
                 keep[None, None, crop[0], crop[1]].float(), size=(H, W),
                 mode='bilinear', align_corners=True)[0, 0]
-            assert torch.equal(ours[k], up.masked_fill(kp == 0, 255))
+            assert torch.equal(ours[k].long(), up.masked_fill(kp == 0, 255))
 
 
 def test_fused_patch_labels_ties_and_many_candidates():
@@ -341,6 +342,17 @@ def test_fused_patch_labels_ties_and_many_candidates():
                                                         patch)), patch
     with pytest.raises(ValueError, match='non-negative'):
         upsampled_patch_labels(-probs, keep, boxes, (2, 2))
+
+
+def test_max_argmax_keeps_the_first_maximum():
+    g = torch.Generator().manual_seed(0)
+    for shape, dim in (((2, 19, 9, 7), 1), ((19, 8, 9), 0), ((3, 5, 4), 1)):
+        p = torch.randint(0, 3, shape, generator=g).float()  # many ties
+        ref = p.max(dim=dim)
+        values, index = _max_argmax(p, dim)
+        assert torch.equal(values, ref.values)
+        assert torch.equal(index, ref.indices)
+        assert torch.equal(index, p.argmax(dim=dim))
 
 
 def test_entropy_of_zero_probabilities():

@@ -1,43 +1,65 @@
 #!/usr/bin/env python
-"""Cost of one training iteration of every method relative to source-only.
+"""Cost of a training step of every method relative to source-only.
 
-Each method's toy config (the tiny DeepLab-v2 of
-``configs/_base_/models/deeplabv2_tiny.py``; CycleGAN its toy generator and
-PatchGAN) is trained for ``--warmup + --iters`` iterations with the same batch
-size, in a fresh subprocess per method, through mmengine's Runner (so the
-hooks of the method run too: EMA teacher, ramps). Measured per method:
+All methods run in **one process, interleaved step by step** (source-only,
+DACS, mean teacher, ..., source-only, DACS, ...) with one torch thread, so
+that load drift on a shared machine hits every method alike; each ratio is
+computed per round (method step / source-only step of the same round) and
+reported as the median with its [min, max] over the rounds.
 
-* step time: median wall time from ``before_train_iter`` to
-  ``after_train_iter`` (the forward/backward passes, optimizer steps and the
-  method's hooks; data loading excluded), after ``--warmup`` iterations;
-* peak memory: increase of the process' peak resident set size
-  (``ru_maxrss``) over the training iterations (CPU has no allocator peak
-  counter; on CUDA ``torch.cuda.max_memory_allocated`` is used);
-* EMA share: time in ``EMATeacherHook.after_train_iter`` / step time;
-* mixing share: time in the model's ``mixer`` (ClassMix/CutMix masks and
-  mixing) / step time.
+Per method:
+
+* step time: wall time from ``before_train_iter`` to ``after_train_iter``
+  (forward/backward passes, optimizer steps and the method's hooks: EMA
+  teacher, ramps; data loading excluded), after ``--warmup`` steps; and the
+  CPU time of the stepping thread over the same window (it does not count
+  the time other processes of a shared machine hold the cores);
+* FLOPs: floating-point operations of the convolutions and matrix products
+  of one step (``torch.utils.flop_counter``, forward + backward), as a
+  ratio to source-only. It is the floor of the time ratio where the step is
+  compute-bound (DeepLabV2-R101); on the toy model fixed per-step costs
+  (optimizer, Python, data preprocessing) pull the time ratio towards 1,
+  below the FLOP ratio;
+* peak live memory: the highest total of tensor bytes allocated during one
+  step and alive at the same time (``torch.profiler`` memory events), and
+  the growth of the process' peak resident set (Linux ``VmHWM`` reset
+  before the step) - both as ratios to source-only;
+* shares of the step: the EMA teacher update and the mixing (timed), and
+  the ``record_function`` scopes of the model (``dacs.strong_aug``, ...)
+  from the profiled step.
+
+``--model toy`` (default) trains each method's toy config through mmengine's
+Runner (one Runner per method, each in its own Python thread that runs only
+while it holds a baton: one step at a time). ``--model r101`` compares DACS
+with source-only on DeepLabV2-ResNet101 (``configs/dacs/gta2city.py``'s
+model, random weights) on random ``--crop`` images, batch ``--batch`` + the
+same number of target images.
 
 Usage::
 
-    python tools/benchmarks/cost.py [--iters 10] [--warmup 2] [--batch 2]
-        [--methods source_only dacs ...] [--json out.json] [--markdown]
-
-Timings on a shared CPU are noisy: compare ratios from one run.
+    OMP_NUM_THREADS=1 python tools/benchmarks/cost.py [--iters 10]
+        [--warmup 2] [--batch 2] [--methods source_only dacs ...]
+    OMP_NUM_THREADS=1 python tools/benchmarks/cost.py --model r101 \\
+        --crop 256 256 --batch 1 --iters 6
 """
 import argparse
+import copy
+import ctypes
+import gc
 import json
 import os
 import os.path as osp
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
 
-# method -> (config, cfg-options specific to the method)
+# method -> (toy config, cfg-options specific to the method)
 METHODS = {
     'source_only': ('configs/source_only/toy_source_only.py', {}),
     'dacs': ('configs/dacs/toy_dacs.py', {}),
@@ -48,14 +70,103 @@ METHODS = {
     'ass': ('configs/ass/toy_ga_csa.py', {}),
     'cyclegan': ('configs/cyclegan/toy_day2night.py', {}),
 }
+R101_CONFIG = 'configs/dacs/gta2city.py'
+SCOPES = ('dacs.source', 'dacs.pseudo_label', 'dacs.mix', 'dacs.strong_aug',
+          'dacs.mix_loss', 'mean_teacher.supervised', 'mean_teacher.teacher',
+          'mean_teacher.consistency')
 
 
-def _loader_fast(loader, batch):
-    if loader is None:
-        return
-    loader.update(num_workers=0, persistent_workers=False)
-    if batch is not None:
-        loader['batch_size'] = batch
+# ----------------------------------------------------------------- measures
+def _status_kib(key: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'{key} not in /proc/self/status (Linux only)')
+
+
+def _trim() -> None:
+    """Return freed heap memory to the OS so that RSS follows live memory."""
+    gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except OSError:  # not glibc
+        pass
+
+
+class StepProbe:
+    """Measure one step: live-tensor peak, RSS growth, scope times."""
+
+    def __init__(self):
+        from torch.profiler import ProfilerActivity, profile
+        _trim()
+        self.rss0 = _status_kib('VmRSS')
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # reset VmHWM to the current RSS
+        self.prof = profile(activities=[ProfilerActivity.CPU],
+                            profile_memory=True)
+        self.prof.__enter__()
+        self.t0 = time.perf_counter()
+
+    def stop(self) -> dict:
+        wall = time.perf_counter() - self.t0
+        self.prof.__exit__(None, None, None)
+        rss = (_status_kib('VmHWM') - self.rss0) * 1024
+        events = sorted(
+            (e.start_ns(), e.nbytes())
+            for e in self.prof.profiler.kineto_results.events()
+            if e.name() == '[memory]' and e.device_type().name == 'CPU')
+        live = peak = 0
+        for _, nbytes in events:
+            live += nbytes
+            peak = max(peak, live)
+        scopes = {}
+        for evt in self.prof.key_averages():
+            if evt.key in SCOPES:
+                scopes[evt.key] = evt.cpu_time_total * 1e-6 / wall
+        return dict(live_peak_bytes=peak, rss_growth_bytes=max(rss, 0),
+                    scopes=scopes)
+
+
+def count_flops(fn) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return int(fc.get_total_flops())
+
+
+# -------------------------------------------------------- toy: Runner baton
+class Baton:
+    """Lets one thread at a time run, in a fixed round-robin order."""
+
+    def __init__(self, order):
+        self.order = list(order)
+        self.turn = 0
+        self.done = set()
+        self.cond = threading.Condition()
+
+    def _advance(self):
+        for _ in range(len(self.order)):
+            self.turn = (self.turn + 1) % len(self.order)
+            if self.order[self.turn] not in self.done:
+                break
+        self.cond.notify_all()
+
+    def wait(self, name):
+        with self.cond:
+            self.cond.wait_for(lambda: self.order[self.turn] == name)
+
+    def pass_on(self, name):
+        with self.cond:
+            if self.order[self.turn] == name:
+                self._advance()
+
+    def finish(self, name):
+        with self.cond:
+            self.done.add(name)
+            if self.order[self.turn] == name:
+                self._advance()
+            self.cond.notify_all()
 
 
 def build_cfg(method: str, batch: int, iters: int, work_dir: str):
@@ -64,9 +175,13 @@ def build_cfg(method: str, batch: int, iters: int, work_dir: str):
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.merge_from_dict(extra)
     cfg.work_dir = work_dir
+    cfg.experiment_name = f'cost_{method}'
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = 10**9
-    _loader_fast(cfg.get('train_dataloader'), batch)
+    loader = cfg.get('train_dataloader')
+    if loader is not None:
+        loader.update(num_workers=0, persistent_workers=False)
+        loader['batch_size'] = batch
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1)
@@ -95,8 +210,8 @@ def _timed(obj, name, bucket):
     setattr(obj, name, wrapper)
 
 
-def worker(method: str, batch: int, iters: int, warmup: int) -> dict:
-    """Train ``warmup + iters`` iterations in this process and measure."""
+def run_toy(methods, batch, iters, warmup) -> dict:
+    """Every method's Runner in a thread, stepping in turn."""
     import torch
     from mmengine.hooks import Hook
     from mmengine.model import is_model_wrapper
@@ -105,13 +220,18 @@ def worker(method: str, batch: int, iters: int, warmup: int) -> dict:
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     torch.set_num_threads(1)
+    timed_end = warmup + iters
+    mem_iter, flop_iter = timed_end, timed_end + 1  # after the timing
+    baton = Baton(methods)
+    rec = {m: dict(steps=[], cpu=[], ema=[], mix=[], has_ema=False,
+                   has_mixer=False, error=None) for m in methods}
 
-    ema, mix = [0.0], [0.0]
-    rec = dict(steps=[], ema=[], mix=[], rss0=None, rss1=None)
-    cuda = torch.cuda.is_available()
+    class Cost:
+        """The measurements of one method, called by its two hooks."""
 
-    class _CostHook(Hook):
-        priority = 'LOWEST'
+        def __init__(self, name):
+            self.name = name
+            self.ema, self.mix = [0.0], [0.0]
 
         def before_train(self, runner):
             model = runner.model
@@ -119,107 +239,272 @@ def worker(method: str, batch: int, iters: int, warmup: int) -> dict:
                 model = model.module
             for h in runner.hooks:
                 if type(h).__name__ == 'EMATeacherHook':
-                    _timed(h, 'after_train_iter', ema)
+                    _timed(h, 'after_train_iter', self.ema)
+                    rec[self.name]['has_ema'] = True
             mixer = getattr(model, 'mixer', None)
-            if mixer is not None:  # masks + mixing (mmda.models.uda.mixing)
-                for name in ('generate_masks', 'mix', 'forward'):
-                    if callable(getattr(mixer, name, None)):
-                        _timed(mixer, name, mix)
+            if mixer is not None:
+                for fn in ('generate_masks', 'mix', 'forward'):
+                    if callable(getattr(mixer, fn, None)):
+                        _timed(mixer, fn, self.mix)
+                rec[self.name]['has_mixer'] = True
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
-                             outputs=None):
-            dt = time.perf_counter() - self._t0
-            if runner.iter >= warmup:
-                rec['steps'].append(dt)
-                rec['ema'].append(ema[0] - self._ema0)
-                rec['mix'].append(mix[0] - self._mix0)
+        def before_train_iter(self, runner):
+            # this thread set up its runner or loaded this step's data
+            # while holding the baton (outside the timed window): hand it on
+            # and wait for this method's turn in the next round
+            baton.pass_on(self.name)
+            baton.wait(self.name)
+            self.ema0, self.mix0 = self.ema[0], self.mix[0]
+            if runner.iter == mem_iter:
+                self.probe = StepProbe()
+            elif runner.iter == flop_iter:
+                from torch.utils.flop_counter import FlopCounterMode
+                self.flops = FlopCounterMode(display=False)
+                self.flops.__enter__()
+            self.c0, self.t0 = time.thread_time(), time.perf_counter()
 
-    class _StartHook(Hook):
-        priority = 'HIGHEST'
+        def after_train_iter(self, runner):
+            dt = time.perf_counter() - self.t0
+            dc = time.thread_time() - self.c0
+            r = rec[self.name]
+            if warmup <= runner.iter < timed_end:
+                r['steps'].append(dt)
+                r['cpu'].append(dc)
+                r['ema'].append(self.ema[0] - self.ema0)
+                r['mix'].append(self.mix[0] - self.mix0)
+            elif runner.iter == mem_iter:
+                r.update(self.probe.stop())
+            elif runner.iter == flop_iter:
+                self.flops.__exit__(None, None, None)
+                r['flops'] = int(self.flops.get_total_flops())
+
+    class First(Hook):
+        priority = 'HIGHEST'  # before the method's own hooks (ramps)
 
         def __init__(self, cost):
             self.cost = cost
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            if runner.iter == warmup:
-                rec['rss0'] = resource.getrusage(
-                    resource.RUSAGE_SELF).ru_maxrss
-                if cuda:
-                    torch.cuda.reset_peak_memory_stats()
-            self.cost._ema0, self.cost._mix0 = ema[0], mix[0]
-            self.cost._t0 = time.perf_counter()
+            self.cost.before_train_iter(runner)
+
+    class Last(Hook):
+        priority = 'LOWEST'  # after the method's own hooks (EMA update)
+
+        def __init__(self, cost):
+            self.cost = cost
+
+        def before_train(self, runner):
+            self.cost.before_train(runner)
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            self.cost.after_train_iter(runner)
+
+    def work(name, tmp):
+        try:
+            baton.wait(name)  # runners are built one at a time, in order
+            cfg = build_cfg(name, batch, flop_iter + 1, osp.join(tmp, name))
+            runner = Runner.from_cfg(cfg)
+            cost = Cost(name)
+            runner.register_hook(First(cost))
+            runner.register_hook(Last(cost))
+            runner.train()
+        except BaseException:  # reported; the other methods go on
+            rec[name]['error'] = traceback.format_exc()
+        finally:
+            baton.finish(name)
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = build_cfg(method, batch, warmup + iters, tmp)
-        runner = Runner.from_cfg(cfg)
-        cost = _CostHook()
-        runner.register_hook(cost)
-        runner.register_hook(_StartHook(cost))
-        runner.train()
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak_mb = (rss1 - rec['rss0']) / 1024.0  # ru_maxrss is in KiB on Linux
-    if cuda:
-        peak_mb = torch.cuda.max_memory_allocated() / 2**20
-    step = statistics.median(rec['steps'])
-    total = sum(rec['steps'])
-    return dict(
-        method=method,
-        config=METHODS[method][0],
-        batch=batch,
-        iters=iters,
-        step_s=step,
-        peak_mb=peak_mb,
-        peak_rss_mb=rss1 / 1024.0,
-        ema_share=sum(rec['ema']) / total if total else 0.0,
-        mix_share=sum(rec['mix']) / total if total else 0.0,
-        has_ema=any(type(h).__name__ == 'EMATeacherHook'
-                    for h in runner.hooks),
-        has_mixer=mix[0] > 0)
+        threads = [threading.Thread(target=work, args=(m, tmp), daemon=True)
+                   for m in methods]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    for m in methods:
+        if rec[m]['error']:
+            raise RuntimeError(f'cost of {m} failed:\n{rec[m]["error"]}')
+    return rec
 
 
-def run_method(method, args) -> dict:
-    cmd = [sys.executable, osp.abspath(__file__), '--worker', method,
-           '--batch', str(args.batch), '--iters', str(args.iters),
-           '--warmup', str(args.warmup)]
-    env = dict(os.environ)
-    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    env.setdefault('OMP_NUM_THREADS', '1')
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f'cost of {method} failed:\n{proc.stderr[-4000:]}')
-    line = [x for x in proc.stdout.splitlines() if x.startswith('{')][-1]
-    return json.loads(line)
+# ---------------------------------------------------- r101: direct stepping
+def build_r101(crop, seed=0):
+    """DACS from the GTA->Cityscapes config and a source-only model with the
+    same segmentor and weights (no pretrained weights: cost only)."""
+    import torch
+    from mmengine.config import Config
+
+    from mmda.registry import MODELS
+    cfg = Config.fromfile(osp.join(ROOT, R101_CONFIG))
+    mcfg = cfg.model.to_dict()
+    seg = mcfg['segmentor']
+    for d in (seg, mcfg):
+        if d.get('data_preprocessor') is not None:
+            d['data_preprocessor']['size'] = tuple(crop)
+    seg.get('backbone', {}).pop('init_cfg', None)
+    seg.get('backbone', {}).pop('pretrained', None)
+    seg.pop('pretrained', None)
+    torch.manual_seed(seed)
+    dacs = MODELS.build(mcfg)
+    src = MODELS.build(dict(type='BaseUDASegmentor',
+                            segmentor=copy.deepcopy(seg),
+                            data_preprocessor=mcfg.get('data_preprocessor')))
+    src.student.load_state_dict(dacs.student.state_dict())
+    alpha = 0.99
+    for h in cfg.get('custom_hooks', []):
+        if h.get('type') == 'EMATeacherHook':
+            alpha = h.get('alpha', alpha)
+    return dict(source_only=(src.train(), None), dacs=(dacs.train(), alpha))
 
 
-def table(results) -> str:
-    base = next((r for r in results if r['method'] == 'source_only'), None)
+def make_batch(batch: int, crop, num_classes: int, seed: int = 0):
+    """Random images and block-structured labels (several classes)."""
+    import torch
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(seed)
+    h, w = crop
+
+    def samples(with_label):
+        out = []
+        for _ in range(batch):
+            s = SegDataSample()
+            if with_label:
+                coarse = torch.randint(0, min(num_classes, 8), (4, 8),
+                                       generator=g)
+                s.gt_sem_seg = PixelData(data=torch.nn.functional.interpolate(
+                    coarse[None, None].float(), size=(h, w),
+                    mode='nearest')[0].long())
+            out.append(s)
+        return out
+
+    def imgs():
+        return [torch.randint(0, 256, (3, h, w), generator=g,
+                              dtype=torch.uint8) for _ in range(batch)]
+
+    return dict(inputs=imgs(), data_samples=samples(True),
+                target_inputs=imgs(), target_data_samples=samples(False))
+
+
+def run_r101(batch, crop, iters, warmup) -> dict:
+    import torch
+    from mmengine.optim import OptimWrapper
+
+    from mmda.models.uda.ema import ema_update
+    from mmda.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    torch.set_num_threads(1)
+    models = build_r101(crop)
+    rec = {}
+    steps = {}
+    for name, (model, alpha) in models.items():
+        params = [p for p in model.parameters() if p.requires_grad]
+        ow = OptimWrapper(torch.optim.SGD(params, lr=1e-4, momentum=0.9))
+        data = make_batch(batch, crop, model.num_classes)
+        ema = [0.0]
+
+        def step(model=model, ow=ow, data=data, alpha=alpha, ema=ema):
+            model.train_step(copy.deepcopy(data), ow)
+            if alpha is not None:
+                t = time.perf_counter()
+                ema_update(model.teacher, model.student, alpha,
+                           int(model.ema_step))
+                model.ema_step += 1
+                ema[0] += time.perf_counter() - t
+
+        steps[name] = (step, ema)
+        rec[name] = dict(steps=[], cpu=[], ema=[], mix=[],
+                         has_ema=alpha is not None, has_mixer=False)
+    for i in range(warmup + iters):  # interleaved, step by step
+        for name, (step, ema) in steps.items():
+            e0 = ema[0]
+            c, t = time.thread_time(), time.perf_counter()
+            step()
+            dt = time.perf_counter() - t
+            if i >= warmup:
+                rec[name]['steps'].append(dt)
+                rec[name]['cpu'].append(time.thread_time() - c)
+                rec[name]['ema'].append(ema[0] - e0)
+                rec[name]['mix'].append(0.0)
+    for name, (step, _) in steps.items():
+        probe = StepProbe()
+        step()
+        rec[name].update(probe.stop())
+        rec[name]['flops'] = count_flops(step)
+    return rec
+
+
+# ------------------------------------------------------------------ report
+def summarise(rec, base='source_only') -> list:
+    b = rec[base]
+    rows = []
+    for name, r in rec.items():
+        ratios = [s / t for s, t in zip(r['steps'], b['steps'])]
+        cpu_ratios = [s / t for s, t in zip(r['cpu'], b['cpu'])]
+        total = sum(r['steps'])
+        rows.append(dict(
+            method=name,
+            step_ms=1e3 * statistics.median(r['steps']),
+            step_ms_range=[1e3 * min(r['steps']), 1e3 * max(r['steps'])],
+            time_ratio=statistics.median(ratios),
+            time_ratio_range=[min(ratios), max(ratios)],
+            cpu_ratio=statistics.median(cpu_ratios),
+            cpu_ratio_range=[min(cpu_ratios), max(cpu_ratios)],
+            flop_ratio=r['flops'] / b['flops'] if b['flops'] else None,
+            gflops=r['flops'] / 1e9,
+            live_mb=r['live_peak_bytes'] / 2**20,
+            live_ratio=(r['live_peak_bytes'] / b['live_peak_bytes']
+                        if b['live_peak_bytes'] else None),
+            rss_mb=r['rss_growth_bytes'] / 2**20,
+            rss_ratio=(r['rss_growth_bytes'] / b['rss_growth_bytes']
+                       if b['rss_growth_bytes'] else None),
+            ema_share=sum(r['ema']) / total if r['has_ema'] else None,
+            mix_share=sum(r['mix']) / total if r['has_mixer'] else None,
+            scopes=r.get('scopes', {}),
+            rounds=len(r['steps'])))
+    return rows
+
+
+def table(rows) -> str:
+    def f(v, spec='.2f'):
+        return '-' if v is None else format(v, spec)
+
+    def pct(v):
+        return '-' if v is None else f'{100 * v:.1f}%'
+
     lines = [
-        '| method | step (ms) | × source-only | peak mem Δ (MB) | '
-        '× source-only | EMA share | mixing share |',
-        '|---|---|---|---|---|---|---|',
+        '| method | step (ms), median [min, max] | time × source-only, '
+        'median [min, max] | CPU time × | FLOPs × | live peak (MiB) | × | '
+        'RSS growth (MiB) | × | EMA | mixing | strong aug |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ]
-    for r in results:
-        t_ratio = r['step_s'] / base['step_s'] if base else float('nan')
-        m_ratio = (r['peak_mb'] / base['peak_mb']
-                   if base and base['peak_mb'] > 0 else float('nan'))
-        ema = f"{100 * r['ema_share']:.1f}%" if r['has_ema'] else '-'
-        mix = f"{100 * r['mix_share']:.1f}%" if r['has_mixer'] else '-'
+    for r in rows:
         lines.append(
-            f"| {r['method']} | {1000 * r['step_s']:.1f} | {t_ratio:.2f} | "
-            f"{r['peak_mb']:.1f} | {m_ratio:.2f} | {ema} | {mix} |")
+            f"| {r['method']} | {r['step_ms']:.1f} "
+            f"[{r['step_ms_range'][0]:.1f}, {r['step_ms_range'][1]:.1f}] | "
+            f"{r['time_ratio']:.2f} [{r['time_ratio_range'][0]:.2f}, "
+            f"{r['time_ratio_range'][1]:.2f}] | {r['cpu_ratio']:.2f} "
+            f"[{r['cpu_ratio_range'][0]:.2f}, {r['cpu_ratio_range'][1]:.2f}]"
+            f" | {f(r['flop_ratio'])} | "
+            f"{r['live_mb']:.1f} | {f(r['live_ratio'])} | "
+            f"{r['rss_mb']:.1f} | {f(r['rss_ratio'])} | "
+            f"{pct(r['ema_share'])} | {pct(r['mix_share'])} | "
+            f"{pct(r['scopes'].get('dacs.strong_aug'))} |")
     return '\n'.join(lines)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--model', choices=['toy', 'r101'], default='toy')
     p.add_argument('--methods', nargs='+', default=list(METHODS),
-                   choices=list(METHODS))
+                   choices=list(METHODS), help='toy methods')
     p.add_argument('--batch', type=int, default=2)
-    p.add_argument('--iters', type=int, default=10)
+    p.add_argument('--crop', type=int, nargs=2, default=(256, 256),
+                   metavar=('H', 'W'), help='r101 crop')
+    p.add_argument('--iters', type=int, default=10,
+                   help='timed rounds (one step of every method each)')
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--json', default=None, help='write the results here')
-    p.add_argument('--worker', default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -227,23 +512,24 @@ def main(argv=None):
     args = parse_args(argv)
     if args.iters < 1 or args.warmup < 0 or args.batch < 1:
         raise SystemExit('--iters and --batch must be >= 1, --warmup >= 0')
-    if args.worker:
-        print(json.dumps(worker(args.worker, args.batch, args.iters,
-                                args.warmup)))
-        return
-    methods = list(args.methods)
-    if 'source_only' not in methods:
-        methods.insert(0, 'source_only')  # the reference
-    results = []
-    for m in methods:
-        print(f'measuring {m} ...', file=sys.stderr, flush=True)
-        results.append(run_method(m, args))
-    print(table(results))
+    if args.model == 'toy':
+        methods = list(dict.fromkeys(['source_only'] + list(args.methods)))
+        rec = run_toy(methods, args.batch, args.iters, args.warmup)
+        what = f'toy configs, batch {args.batch}'
+    else:
+        rec = run_r101(args.batch, args.crop, args.iters, args.warmup)
+        what = (f'DeepLabV2-R101 ({R101_CONFIG} model), '
+                f'{args.crop[0]}x{args.crop[1]}, batch {args.batch}+'
+                f'{args.batch}')
+    rows = summarise(rec)
+    print(f'Cost per training step, {what}; 1 thread, methods interleaved '
+          f'step by step, {args.iters} rounds after {args.warmup} warm-up')
+    print(table(rows))
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
-            json.dump(results, f, indent=1)
-    return results
+            json.dump(dict(args=vars(args), rows=rows), f, indent=1)
+    return rows
 
 
 if __name__ == '__main__':

@@ -63,7 +63,7 @@ def make_map(kind, C, H, W, g):
 
 
 def ours(probs, thresholds, boxes, patch):
-    t0 = time.perf_counter()
+    c0, t0 = time.thread_time(), time.perf_counter()
     normalized = _normalize_groups(probs[None])
     norm, pred, max_prob = (t[0] for t in normalized[:3])
     stats = image_class_statistics(probs[None], normalized=normalized)
@@ -71,8 +71,8 @@ def ours(probs, thresholds, boxes, patch):
     t1 = time.perf_counter()
     labels = upsampled_patch_labels(probs, keep, boxes, patch,
                                     top=(pred, max_prob))
-    t2 = time.perf_counter()
-    return keep, labels, stats, (t1 - t0, t2 - t1)
+    c2, t2 = time.thread_time(), time.perf_counter()
+    return keep, labels, stats, (t1 - t0, t2 - t1, c2 - c0)
 
 
 def images(image, boxes, patch, H, W):
@@ -166,10 +166,10 @@ def main(argv=None):
           f'[min, max] of {args.loop_repeats} loop runs and '
           f'{args.loop_repeats * args.per_loop} runs of ours, interleaved')
     print()
-    print('| map | per-pixel loop | ours | speed-up (median ratio '
+    print('| map | clock | per-pixel loop | ours | speed-up (median ratio '
           '[worst, best]) | ours: entropy..keep | ours: labels | images '
           '(not labels) | keep identical | labels differing |')
-    print('|---|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|')
     for kind in args.maps:
         g = torch.Generator().manual_seed(0)
         probs = make_map(kind, C, H, W, g)
@@ -179,29 +179,37 @@ def main(argv=None):
         boxes = sample_patch_boxes(H, W, patch[0], patch[1], args.patches,
                                    g)
         t_loop, t_ours, t_core, t_lab, t_img = [], [], [], [], []
+        c_loop, c_ours = [], []
         for _ in range(args.loop_repeats):
-            t0 = time.perf_counter()
+            c0, t0 = time.thread_time(), time.perf_counter()
             keep_l, labels_l, _ = per_pixel_loop(probs, thresholds, boxes,
                                                  patch)
             t_loop.append(time.perf_counter() - t0)
+            c_loop.append(time.thread_time() - c0)
             for _ in range(args.per_loop):
-                keep_v, labels_v, _, (a, b) = ours(probs, thresholds, boxes,
-                                                   patch)
+                keep_v, labels_v, _, (a, b, c) = ours(probs, thresholds,
+                                                      boxes, patch)
                 t_core.append(a)
                 t_lab.append(b)
                 t_ours.append(a + b)
+                c_ours.append(c)
                 t_img.append(images(image, boxes, patch, H, W))
-        ratios = [lo / statistics.median(t_ours) for lo in t_loop]
-        diff = int((labels_v != labels_l).sum())
-        print(f'| {kind} | {fmt(t_loop)} | {fmt(t_ours)} | '
-              f'{statistics.median(t_loop) / statistics.median(t_ours):.0f}x '
-              f'[{min(ratios):.0f}x, {max(ratios):.0f}x] | {fmt(t_core)} | '
-              f'{fmt(t_lab)} | {fmt(t_img)} | '
-              f'{bool(torch.equal(keep_v, keep_l))} | {diff} of '
-              f'{labels_l.numel()} |', flush=True)
+        diff = int((labels_v.long() != labels_l).sum())
+        for clock, lp, us in (('wall', t_loop, t_ours),
+                              ('CPU', c_loop, c_ours)):
+            ratios = [x / statistics.median(us) for x in lp]
+            print(f'| {kind} | {clock} | {fmt(lp)} | {fmt(us)} | '
+                  f'{statistics.median(lp) / statistics.median(us):.0f}x '
+                  f'[{min(ratios):.0f}x, {max(ratios):.0f}x] | ' +
+                  (f'{fmt(t_core)} | {fmt(t_lab)} | {fmt(t_img)} | '
+                   f'{bool(torch.equal(keep_v, keep_l))} | {diff} of '
+                   f'{labels_l.numel()} |' if clock == 'wall' else
+                   '| | | | |'), flush=True)
     print()
-    print('labels differing: ours (float64 bilinear values) vs the loop '
-          '(float32 F.interpolate); they can differ only at float32 ties.')
+    print('wall: elapsed time; CPU: this thread\'s CPU time (less sensitive '
+          'to other processes on a shared machine). Labels differing: ours '
+          '(float64 bilinear values) vs the loop (float32 F.interpolate); '
+          'they can differ only at float32 ties.')
 
 
 if __name__ == '__main__':

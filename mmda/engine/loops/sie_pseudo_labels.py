@@ -53,10 +53,34 @@ def pixel_entropy(probs: torch.Tensor) -> torch.Tensor:
     Returns:
         Tensor: (..., H, W) entropy, ``-sum_c p_c log p_c`` (0 log 0 = 0).
     """
-    # p * log(max(p, tiny)): 0 where p = 0, and one vectorised log pass
-    # (torch.special.entr is a scalar loop, 3x slower on CPU)
-    plogp = probs.clamp_min(torch.finfo(probs.dtype).tiny).log_()
-    return plogp.mul_(probs).sum(dim=-3).neg_()
+    # one vectorised log pass (torch.special.entr is a scalar loop, 3x
+    # slower on CPU); p = 0 gives 0 * -inf = NaN, and only those (rare)
+    # pixels are recomputed with 0 log 0 = 0
+    ent = probs.log().mul_(probs).sum(dim=-3).neg_()
+    bad = torch.isnan(ent)
+    if bad.any():
+        p = probs.movedim(-3, -1)[bad]  # (N, C)
+        ent[bad] = -(p * p.clamp_min(torch.finfo(p.dtype).tiny).log()).sum(-1)
+    return ent
+
+
+def _max_argmax(probs: torch.Tensor, dim: int):
+    """``probs.max(dim)`` (values, first index of the maximum), faster.
+
+    torch's CPU ``max`` with indices over a strided channel dimension runs
+    at a fraction of ``amax``'s speed; the first maximal index is recovered
+    as ``C - 1 - max_c((p_c == max) * (C - 1 - c))`` in uint8.
+    """
+    C = probs.shape[dim]
+    if C > 256:
+        return probs.max(dim=dim)
+    values = probs.amax(dim=dim, keepdim=True)
+    shape = [1] * probs.dim()
+    shape[dim] = C
+    rank = torch.arange(C - 1, -1, -1, dtype=torch.uint8,
+                        device=probs.device).view(shape)
+    first = (probs == values).to(torch.uint8).mul_(rank).amax(dim=dim)
+    return values.squeeze(dim), (C - 1) - first.long()
 
 
 def _normalize_groups(probs: torch.Tensor):
@@ -66,7 +90,7 @@ def _normalize_groups(probs: torch.Tensor):
                          f'{tuple(probs.shape)}')
     B, C = probs.shape[:2]
     ent = pixel_entropy(probs)
-    max_prob, pred = probs.max(dim=1)
+    max_prob, pred = _max_argmax(probs, 1)
     # one group per (image, predicted class)
     group = (pred.reshape(B, -1) +
              C * torch.arange(B, device=probs.device)[:, None]).reshape(-1)
@@ -76,7 +100,7 @@ def _normalize_groups(probs: torch.Tensor):
     gmax = vals.new_full((B * C, ), -math.inf).scatter_reduce(
         0, group, vals, reduce='amax', include_self=True)
     gspan = gmax - gmin
-    lo, span = gmin[group], gspan[group]
+    lo, span = gmin.index_select(0, group), gspan.index_select(0, group)
     norm = torch.where(span > 0, (vals - lo) / span.clamp_min(1e-30),
                        torch.zeros_like(vals))
     return norm.reshape(ent.shape), pred, max_prob, group, gspan
@@ -232,7 +256,8 @@ def keep_mask(norm_entropy: torch.Tensor, pred: torch.Tensor,
     Returns:
         Tensor: bool mask, False where ``norm_entropy >= thresholds[pred]``.
     """
-    return norm_entropy < thresholds.to(norm_entropy)[pred]
+    th = thresholds.to(norm_entropy).index_select(0, pred.reshape(-1))
+    return norm_entropy < th.view_as(pred)
 
 
 def sample_patch_boxes(height: int, width: int, patch_h: int, patch_w: int,
@@ -310,32 +335,33 @@ def _cell_labels(pred: torch.Tensor, max_prob: torch.Tensor,
                  prob_sum: torch.Tensor) -> torch.Tensor:
     """Class of every 2x2 cell of pixels whose bilinear argmax is known.
 
-    Cell ``(y, x)`` holds pixels ``(y..y+1, x..x+1)`` (the last row/column
-    repeated at the border). Any bilinear sample inside the cell is a
-    convex combination of its 4 corner distributions, so if all corners
-    predict ``d`` and every other class is below ``p_d`` at every corner
-    (bounded by ``sum - p_d``), the sample's argmax is ``d`` too.
+    Cell ``(y, x)`` holds pixels ``(y..y+1, x..x+1)``. Any bilinear sample
+    inside the cell is a convex combination of its 4 corner distributions,
+    so if all corners predict ``d`` and every other class is below ``p_d``
+    at every corner (bounded by ``sum - p_d``, as probabilities are
+    non-negative), the sample's argmax is ``d`` too. Cells of the last row
+    and column are left open (:func:`_cell_candidates` handles them).
 
     Returns:
         Tensor: (H, W) int16, the class, or -1 where it must be computed.
     """
-
-    def pad(x):  # replicate the last row and column
-        x = torch.cat([x, x[-1:]], 0)
-        return torch.cat([x, x[:, -1:]], 1)
-
-    p, m, s = pad(pred), pad(max_prob), pad(prob_sum)
-    other = s - m  # >= every other class of the pixel
-    c00 = p[:-1, :-1]
-    same = (c00 == p[:-1, 1:]) & (c00 == p[1:, :-1]) & (c00 == p[1:, 1:])
-    m_min = torch.minimum(torch.minimum(m[:-1, :-1], m[:-1, 1:]),
-                          torch.minimum(m[1:, :-1], m[1:, 1:]))
-    o_max = torch.maximum(torch.maximum(other[:-1, :-1], other[:-1, 1:]),
-                          torch.maximum(other[1:, :-1], other[1:, 1:]))
-    known = same & (o_max + _CELL_ABS_MARGIN * float(s.max()) <
+    H, W = pred.shape
+    cell = torch.full((H, W), -1, dtype=torch.int16, device=pred.device)
+    if H < 2 or W < 2:
+        return cell
+    p, m = pred, max_prob
+    other = prob_sum - m  # >= every other class of the pixel
+    eq_x = p[:, :-1] == p[:, 1:]
+    same = eq_x[:-1] & eq_x[1:] & (p[:-1, :-1] == p[1:, :-1])
+    m_x = torch.minimum(m[:, :-1], m[:, 1:])
+    m_min = torch.minimum(m_x[:-1], m_x[1:])
+    o_x = torch.maximum(other[:, :-1], other[:, 1:])
+    o_max = torch.maximum(o_x[:-1], o_x[1:])
+    known = same & (o_max + _CELL_ABS_MARGIN * float(prob_sum.max()) <
                     m_min * (1 - _CELL_REL_MARGIN))
-    return torch.where(known, c00.to(torch.int16),
-                       torch.full_like(c00, -1, dtype=torch.int16))
+    cell[:-1, :-1] = torch.where(known, p[:-1, :-1].to(torch.int16),
+                                 cell[:-1, :-1])
+    return cell
 
 
 def _cell_candidates(probs: torch.Tensor, cell: torch.Tensor
@@ -362,12 +388,12 @@ def _cell_candidates(probs: torch.Tensor, cell: torch.Tensor
     flat = probs.reshape(C, H * W)
     y1 = (cy + 1).clamp_(max=H - 1)
     x1 = (cx + 1).clamp_(max=W - 1)
-    corners = torch.stack([
-        flat.index_select(1, r * W + q)
-        for r, q in ((cy, cx), (cy, x1), (y1, cx), (y1, x1))
-    ])  # (4, C, N)
-    low = corners.amin(0).amax(0)  # (N, )
-    cand = corners.amax(0) >= low * (1 - _CELL_REL_MARGIN)  # (C, N)
+    N = cy.numel()
+    corners = flat.index_select(1, torch.cat([
+        r * W + q for r, q in ((cy, cx), (cy, x1), (y1, cx), (y1, x1))
+    ])).view(C, 4, N)
+    low = corners.amin(1).amax(0)  # (N, )
+    cand = corners.amax(1) >= low * (1 - _CELL_REL_MARGIN)  # (C, N)
     n = cand.sum(0)
     cls = torch.arange(C, dtype=torch.int16, device=cell.device)[:, None]
     none = torch.tensor(C, dtype=torch.int16, device=cell.device)
@@ -380,6 +406,24 @@ def _cell_candidates(probs: torch.Tensor, cell: torch.Tensor
     first.view(-1)[flat_cells] = d
     second.view(-1)[flat_cells] = e
     return cell, first, second
+
+
+def _or_weighted(k: torch.Tensor, dim: int, i0: torch.Tensor,
+                 i1: torch.Tensor, z0: torch.Tensor, z1: torch.Tensor
+                 ) -> torch.Tensor:
+    """``(k[i0] & w0 != 0) | (k[i1] & w1 != 0)`` along ``dim``.
+
+    ``z0`` / ``z1``: the (few) output positions where ``w0`` / ``w1`` is
+    exactly 0; everywhere else both source pixels count.
+    """
+    a = k.index_select(dim, i0)
+    out = a | k.index_select(dim, i1)
+    if z1.numel():  # only i0 contributes there
+        out.index_copy_(dim, z1, a.index_select(dim, z1))
+    if z0.numel():  # only i1 contributes there (w0 = 1 - lambda > 0 in
+        # practice; kept for completeness)
+        out.index_copy_(dim, z0, k.index_select(dim, i1.index_select(0, z0)))
+    return out
 
 
 def upsampled_patch_labels(probs: torch.Tensor,
@@ -414,7 +458,7 @@ def upsampled_patch_labels(probs: torch.Tensor,
             already computed (e.g. by :func:`normalized_entropy`).
 
     Returns:
-        Tensor: (K, H, W) long labels.
+        Tensor: (K, H, W) int16 labels.
     """
     C, H, W = probs.shape
     ph, pw = patch_size
@@ -423,7 +467,7 @@ def upsampled_patch_labels(probs: torch.Tensor,
                          '(softmax probabilities), got a minimum of '
                          f'{float(probs.amin())}')
     if top is None:
-        max_prob, pred = probs.max(dim=0)
+        max_prob, pred = _max_argmax(probs, 0)
     else:
         pred, max_prob = top
     cell = _cell_labels(pred, max_prob, probs.sum(0))
@@ -434,45 +478,56 @@ def upsampled_patch_labels(probs: torch.Tensor,
     jx0, jx1, wx0, wx1 = bilinear_source_weights(pw, W, dev)
     hy0d, hy1d, wx0d, wx1d = (t.double() for t in (hy0, hy1, wx0, wx1))
 
-    def sample(cls, i, j, y0, x0):
-        """float64 bilinear value of class ``cls`` (broadcastable) at
-        output pixels (i, j) of the patch at (y0, x0)."""
-        base = cls * (H * W)
-        r0, r1 = (iy0[i] + y0) * W, (iy1[i] + y0) * W
-        c0, c1 = jx0[j] + x0, jx1[j] + x0
-        a, b, c, d = (flat[base + r + q].double()
-                      for r, q in ((r0, c0), (r0, c1), (r1, c0), (r1, c1)))
-        w0, w1 = wx0d[j], wx1d[j]
-        return hy0d[i] * (w0 * a + w1 * b) + hy1d[i] * (w0 * c + w1 * d)
+    def corners(pos, y0, x0):
+        """Flat source pixels and float64 weights of the output pixels
+        ``pos`` (flat) of the patch at (y0, x0)."""
+        i, j = pos // W, pos % W
+        r0 = (iy0.take(i) + y0) * W
+        r1 = (iy1.take(i) + y0) * W
+        c0, c1 = jx0.take(j) + x0, jx1.take(j) + x0
+        return ((r0 + c0, r0 + c1, r1 + c0, r1 + c1),
+                (hy0d.take(i), hy1d.take(i), wx0d.take(j), wx1d.take(j)))
 
+    def sample(cls, idx, wts):
+        """float64 bilinear value of class ``cls`` (broadcastable)."""
+        base = cls * (H * W)
+        a, b, c, d = (flat.take(base + q).double() for q in idx)
+        h0, h1, w0, w1 = wts
+        return h0 * (w0 * a + w1 * b) + h1 * (w0 * c + w1 * d)
+
+    # output rows/columns where one of the two source weights is exactly 0
+    zy0, zy1, zx0, zx1 = ((w == 0).nonzero().squeeze(1)
+                          for w in (hy0, hy1, wx0, wx1))
     out = []
+    cells = cell.view(-1)
     for y0, x0 in boxes.tolist():
-        rows, cols = iy0 + y0, jx0 + x0
-        lab = cell.index_select(0, rows).index_select(1, cols)
-        i, j = (lab < 0).nonzero(as_tuple=True)
-        if i.numel():
-            many = lab[i, j] == -2
-            two = ~many
-            i2, j2 = i[two], j[two]
-            if i2.numel():  # two candidates d < e: e wins iff v_e > v_d
-                q = rows[i2] * W + cols[j2]
+        # cell of every output pixel, as a flat index into (H, W)
+        q_all = ((iy0 + y0) * W)[:, None] + (jx0 + x0)[None, :]
+        lab = cells.take(q_all)
+        pos = (lab.view(-1) < 0).nonzero().squeeze(1)
+        if pos.numel():
+            code = lab.view(-1)[pos]
+            many = code == -2
+            p2 = pos[~many]
+            if p2.numel():  # two candidates d < e: e wins iff v_e > v_d
+                q = q_all.view(-1)[p2]
                 d = first.view(-1)[q].long()
                 e = second.view(-1)[q].long()
-                lab[i2, j2] = torch.where(
-                    sample(e, i2, j2, y0, x0) > sample(d, i2, j2, y0, x0),
-                    e, d).to(lab)
-            i3, j3 = i[many], j[many]
-            if i3.numel():  # every class; argmax keeps the first maximum
+                idx, wts = corners(p2, y0, x0)
+                lab.view(-1)[p2] = torch.where(
+                    sample(e, idx, wts) > sample(d, idx, wts), e, d).to(lab)
+            p3 = pos[many]
+            if p3.numel():  # every class; argmax keeps the first maximum
                 cls = torch.arange(C, device=dev)[:, None]
-                lab[i3, j3] = sample(cls, i3, j3, y0, x0).argmax(dim=0).to(
+                idx, wts = corners(p3, y0, x0)
+                lab.view(-1)[p3] = sample(cls, idx, wts).argmax(dim=0).to(
                     lab)
         # kept where a kept corner has a non-zero weight (separable)
         k = keep[y0:y0 + ph, x0:x0 + pw]
-        kx = (k[:, jx0] & (wx0 != 0)) | (k[:, jx1] & (wx1 != 0))
-        kept = (kx[iy0] & (hy0 != 0)[:, None]) | (kx[iy1] &
-                                                  (hy1 != 0)[:, None])
+        kx = _or_weighted(k, 1, jx0, jx1, zx0, zx1)
+        kept = _or_weighted(kx, 0, iy0, iy1, zy0, zy1)
         out.append(lab.masked_fill_(~kept, ignore_index))
-    return torch.stack(out).long()
+    return torch.stack(out)
 
 
 def reference_patch_labels(probs: torch.Tensor, keep: torch.Tensor,
@@ -482,7 +537,7 @@ def reference_patch_labels(probs: torch.Tensor, keep: torch.Tensor,
     pixel in Python (slow: for tests on small maps).
 
     Returns:
-        Tensor: (K, H, W) long labels.
+        Tensor: (K, H, W) int16 labels.
     """
     C, H, W = probs.shape
     ph, pw = patch_size
@@ -515,7 +570,7 @@ def reference_patch_labels(probs: torch.Tensor, keep: torch.Tensor,
                         best, arg = v, cls
                 lab[i][j] = arg
         out.append(lab)
-    return torch.tensor(out, dtype=torch.long).reshape(len(out), H, W)
+    return torch.tensor(out, dtype=torch.int16).reshape(len(out), H, W)
 
 
 def make_scale_invariant_examples(image: torch.Tensor,

@@ -134,8 +134,8 @@ _PAIRINGS: 'weakref.WeakKeyDictionary[nn.Module, _Pairing]' = \
     weakref.WeakKeyDictionary()
 
 
-def _pairing(teacher: nn.Module, student: nn.Module, average_buffers: bool
-             ) -> Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]:
+def _pairing(teacher: nn.Module, student: nn.Module,
+             average_buffers: bool) -> Tuple[List[Tensor], ...]:
     """:func:`_paired`, rebuilt only after a structural change.
 
     The check costs one pass over the modules' parameter/buffer/child
