@@ -29,8 +29,10 @@ def _params(aug, B, **overrides):
 def test_build_and_normalisation_round_trip():
     aug = MODELS.build(dict(type='StrongAugmentation', mean=MEAN, std=STD))
     assert isinstance(aug, StrongAugmentation)
-    assert (aug.color_jitter_p, aug.color_jitter_s, aug.blur_p) == (0.2, 0.2,
+    # thesis §5.2.1: each with probability 0.5, one draw per batch
+    assert (aug.color_jitter_p, aug.color_jitter_s, aug.blur_p) == (0.5, 0.2,
                                                                      0.5)
+    assert aug.draw == 'batch'
     assert aug.blur_sigma == (0.15, 1.15) and aug.blur_kernel_ratio == 0.1
     rgb = torch.tensor(MEAN).view(1, 3, 1, 1).expand(1, 3, 2, 2)
     assert torch.allclose(aug.normalize(rgb), torch.zeros(1, 3, 2, 2))
@@ -155,7 +157,8 @@ def test_blur_kernel_and_values():
 
 
 def test_sample_params_ranges_and_frequencies():
-    aug = _aug(color_jitter_p=0.2, color_jitter_s=0.2, blur_p=0.5)
+    aug = _aug(color_jitter_p=0.2, color_jitter_s=0.2, blur_p=0.5,
+               draw='image')
     p = aug.sample_params(4000, torch.Generator().manual_seed(0))
     assert abs(p['color_jitter'].float().mean() - 0.2) < 0.03
     assert abs(p['blur'].float().mean() - 0.5) < 0.03
@@ -183,3 +186,84 @@ def test_errors():
         StrongAugmentation([1, 2], STD)
     with pytest.raises(ValueError, match='blur_sigma'):
         _aug(blur_sigma=(1.0, 0.5))
+    with pytest.raises(ValueError, match='draw must be'):
+        _aug(draw='pixel')
+
+
+def test_one_draw_per_batch_by_default():
+    """thesis §5.2.1: "a 50% chance of being applied for each unsupervised
+    batch": every image of a batch shares the on/off decisions, factors,
+    order and sigma; over many batches each is on about half the time."""
+    aug = _aug()
+    g = torch.Generator().manual_seed(0)
+    jitter_on, blur_on = [], []
+    for _ in range(400):
+        p = aug.sample_params(4, g)
+        for k, v in p.items():
+            assert torch.equal(v, v[:1].expand_as(v)), k
+        jitter_on.append(bool(p['color_jitter'][0]))
+        blur_on.append(bool(p['blur'][0]))
+    assert abs(sum(jitter_on) / 400 - 0.5) < 0.08
+    assert abs(sum(blur_on) / 400 - 0.5) < 0.08
+    assert jitter_on != blur_on  # independent draws
+    # the augmented batch equals each image augmented on its own
+    x = _imgs(B=3, H=24, W=40)
+    p = aug.sample_params(3, torch.Generator().manual_seed(5))
+    p.update(color_jitter=torch.ones(3, dtype=torch.bool),
+             blur=torch.ones(3, dtype=torch.bool))
+    y, _ = aug(x, p)
+    for b in range(3):
+        one = {k: v[b:b + 1] for k, v in p.items()}
+        yb, _ = aug(x[b:b + 1], one)
+        assert torch.allclose(y[b:b + 1], yb, atol=1e-4)
+    # per image (the switch): draws differ between images
+    aug_i = _aug(draw='image')
+    p = aug_i.sample_params(4, torch.Generator().manual_seed(0))
+    assert len(set(p['brightness'].tolist())) == 4
+    assert len(set(p['blur_sigma'].tolist())) == 4
+
+
+def _reference_per_image(aug, x, p):
+    """The old per-image loop with torchvision's operations."""
+    H, W = x.shape[-2:]
+    ks = (aug.kernel_size(H), aug.kernel_size(W))
+    out = x.clone()
+    names = ('brightness', 'contrast', 'saturation', 'hue')
+    fns = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation,
+           TF.adjust_hue)
+    for b in range(x.shape[0]):
+        if not (p['color_jitter'][b] or p['blur'][b]):
+            continue
+        img = aug.denormalize(x[b:b + 1])[0] / 255.0
+        if p['color_jitter'][b]:
+            img = img.clamp(0, 1)
+            for op in p['jitter_order'][b].tolist():
+                img = fns[op](img, float(p[names[op]][b]))
+        if p['blur'][b]:
+            img = TF.gaussian_blur(img, kernel_size=[ks[1], ks[0]],
+                                   sigma=[float(p['blur_sigma'][b])] * 2)
+        out[b] = aug.normalize(img[None] * 255.0)[0]
+    return out
+
+
+@pytest.mark.parametrize('draw', ['batch', 'image'])
+def test_batched_ops_match_torchvision_per_image(draw):
+    """Both draw modes run as batched tensor operations and give what the
+    per-image torchvision operations give (per image: differing factors,
+    orders, sigmas and on/off decisions in one batch)."""
+    aug = _aug(draw=draw, color_jitter_s=0.4)
+    x = _imgs(B=6, H=30, W=44, seed=2)
+    for seed in range(4):
+        p = aug.sample_params(6, torch.Generator().manual_seed(seed))
+        if draw == 'image':
+            p['color_jitter'] = torch.tensor([1, 1, 0, 1, 0, 1]).bool()
+            p['blur'] = torch.tensor([1, 0, 1, 1, 0, 0]).bool()
+        else:
+            p['color_jitter'] = torch.ones(6, dtype=torch.bool)
+            p['blur'] = torch.ones(6, dtype=torch.bool)
+        y, _ = aug(x, p)
+        ref = _reference_per_image(aug, x, p)
+        assert torch.allclose(aug.denormalize(y), aug.denormalize(ref),
+                              atol=2e-3), seed
+        if draw == 'image':
+            assert torch.equal(y[4], x[4])  # nothing drawn: unchanged

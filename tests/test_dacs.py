@@ -110,13 +110,20 @@ def _fixed_teacher_probs(B):
     return probs, frac
 
 
-@pytest.mark.parametrize('mode', ['threshold_uniform', 'threshold', 'none'])
-def test_mixed_loss_uses_pseudo_weight(mode):
+@pytest.mark.parametrize('mode,reduce', [('threshold_uniform', None),
+                                         ('threshold_uniform', 'image'),
+                                         ('threshold', None),
+                                         ('none', None)])
+def test_mixed_loss_uses_pseudo_weight(mode, reduce):
     """The mixed loss equals the hand-computed weighted CE: source pixels
     (left half, ClassMix of the single source class) weight 1, target pixels
-    the pseudo-label weight of their image."""
+    the pseudo-label weight: by default one scalar for the batch (thesis
+    §5.2.1, DACS code), per image with ``reduce='image'``."""
     B = 2
-    model = build_dacs(strong_aug=None, pseudo_label=dict(mode=mode))
+    pl = dict(mode=mode)
+    if reduce is not None:
+        pl['reduce'] = reduce
+    model = build_dacs(strong_aug=None, pseudo_label=pl)
     src_label = torch.full((H, W), 255, dtype=torch.long)
     src_label[:, :W // 2] = 3  # one class -> ClassMix pastes the left half
     batch = make_batch([src_label.clone() for _ in range(B)])
@@ -130,8 +137,11 @@ def test_mixed_loss_uses_pseudo_weight(mode):
     mixed_img = torch.where(left, src, tgt)
     pseudo = probs.argmax(1, keepdim=True)
     mixed_label = torch.where(left, torch.full_like(pseudo, 3), pseudo)
-    if mode == 'threshold_uniform':
+    if mode == 'threshold_uniform' and reduce == 'image':
         tw = torch.tensor(frac).view(B, 1, 1, 1).expand(B, 1, H, W)
+    elif mode == 'threshold_uniform':  # default: (1/4 + 2/4) / 2 = 3/8
+        assert frac == [0.25, 0.5]
+        tw = torch.full((B, 1, H, W), 0.375)
     elif mode == 'threshold':
         tw = (probs.max(1, keepdim=True).values >= 0.968).float()
     else:
@@ -453,3 +463,357 @@ def test_configs_parse():
                                      'toy_dacs_night.py'))
     assert night.train_dataloader.dataset.target.domain == 'night'
     assert night.val_dataloader.dataset.domain == 'night'
+
+
+# --------------------------------------------------------------------------
+# Reference fidelity (issue 13): teacher BatchNorm, supervised CE
+# --------------------------------------------------------------------------
+def _randomise_bn_buffers(net, seed=0):
+    """Running statistics far from any batch's, so that batch and running
+    statistics give different outputs."""
+    g = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape,
+                                             generator=g))
+            m.running_var.copy_(
+                torch.rand(m.running_var.shape, generator=g) * 3 + 0.5)
+            m.num_batches_tracked.fill_(17)
+
+
+def _functional_bn_reference(net):
+    """A copy of ``net`` in eval mode whose BatchNorm layers are replaced by
+    ``F.batch_norm`` with the batch's own statistics (no running buffers)."""
+    ref = copy.deepcopy(net).eval()
+    for m in ref.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.forward = (lambda x, m=m: F.batch_norm(
+                x, None, None, m.weight, m.bias, True, 0.0, m.eps))
+    return ref
+
+
+@pytest.mark.parametrize('teacher', [True, False])
+def test_teacher_bn_uses_batch_statistics_and_keeps_buffers(teacher):
+    """teacher_bn='batch' (default, DACS/DAFormer teachers in train mode):
+    the pseudo-labelling network's output equals a functional batch norm
+    with the target batch's statistics; its buffers and modes are
+    unchanged. teacher_bn='running' is eval mode."""
+    model = build_dacs(teacher=teacher)
+    assert model.teacher_bn == 'batch'
+    net = model.teacher if teacher else model.student
+    model.train()
+    with torch.no_grad():
+        _randomise_bn_buffers(net)
+    before = copy.deepcopy(net.state_dict())
+    modes = {n: m.training for n, m in net.named_modules()}
+    img = torch.randn(2, 3, H, W, generator=torch.Generator().manual_seed(3))
+
+    probs = model.teacher_probs(img)
+
+    ref_net = _functional_bn_reference(net)
+    with torch.no_grad():
+        logits = ref_net(img, mode='tensor')
+        ref = torch.softmax(F.interpolate(
+            logits, (H, W), mode='bilinear', align_corners=False), dim=1)
+        eval_net = copy.deepcopy(net).eval()
+        run = torch.softmax(F.interpolate(
+            eval_net(img, mode='tensor'), (H, W), mode='bilinear',
+            align_corners=False), dim=1)
+    torch.testing.assert_close(probs, ref, rtol=1e-5, atol=1e-6)
+    # eval mode (the old behaviour) gives another answer on these buffers
+    assert (probs - run).abs().max() > 1e-2
+    # buffers (running mean/var, num_batches_tracked) untouched
+    after = net.state_dict()
+    for k, v in before.items():
+        assert torch.equal(after[k], v), k
+    assert {n: m.training for n, m in net.named_modules()} == modes
+    assert all(m.track_running_stats for m in net.modules()
+               if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
+
+    model.teacher_bn = 'running'
+    torch.testing.assert_close(model.teacher_probs(img), run,
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='teacher_bn must be'):
+        build_dacs(teacher_bn='train')
+
+
+def test_bn_batch_statistics_restores_flags_on_error():
+    from mmda.models.uda.pseudo_label import bn_batch_statistics
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1),
+                              torch.nn.BatchNorm2d(4)).eval()
+    with pytest.raises(RuntimeError, match='boom'):
+        with bn_batch_statistics(net):
+            assert net[1].training and not net[1].track_running_stats
+            assert not net[0].training
+            raise RuntimeError('boom')
+    assert not net[1].training and net[1].track_running_stats
+
+
+def test_supervised_ce_averages_over_non_ignored_pixels():
+    """The COCO DeepLabV2 (DACS, ClassMix, ASS) averages the supervised CE
+    over the non-ignored pixels (DACS/AdaptSegNet CrossEntropy2d): with 12
+    of 100 pixels ignored the all-pixel mean would be 0.88x the
+    reference."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'models',
+                                   'deeplabv2_r101_coco.py'))
+    loss_cfg = cfg.model.decode_head.loss_decode
+    assert loss_cfg.avg_non_ignore is True
+    loss_fn = MODELS.build(loss_cfg)
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(1, 4, 10, 10, generator=g)
+    label = torch.randint(0, 4, (1, 10, 10), generator=g)
+    label.view(-1)[torch.randperm(100, generator=g)[:12]] = 255
+    logp = torch.log_softmax(logits, dim=1)
+    valid = label != 255
+    nll = -logp.gather(1, torch.where(valid, label, 0)[:, None])[:, 0]
+    expected = nll[valid].sum() / 88  # the formula: mean over valid pixels
+    got = loss_fn(logits, label, ignore_index=255)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    # the same through a DACS step's source loss (tiny model, same loss)
+    seg = tiny_segmentor()
+    seg['decode_head']['loss_decode'] = loss_cfg.to_dict()
+    model = MODELS.build(dict(type='DACS', segmentor=seg, strong_aug=None))
+    model.init_weights()
+    labels = random_labels(2)
+    labels[0][:4] = 255
+    batch = make_batch(labels)
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    student = copy.deepcopy(model.student)
+    with torch.no_grad():
+        out = F.interpolate(student(data['inputs'], mode='tensor'), (H, W),
+                            mode='bilinear', align_corners=False)
+        lab = torch.stack(labels)
+        ref = F.cross_entropy(out, lab, ignore_index=255)  # valid mean
+        all_mean = F.cross_entropy(out, lab, ignore_index=255,
+                                   reduction='none').mean()
+    log_vars = model.train_step(batch, sgd(model))
+    assert log_vars['src.loss_ce'].item() == pytest.approx(ref.item(),
+                                                           rel=1e-5)
+    assert abs(all_mean.item() - ref.item()) > 1e-3
+
+
+def test_reference_switches_in_configs():
+    """Every DACS / ClassMix config (real and toy) uses one pseudo-label
+    weight per batch and the teacher's batch statistics; the real ones the
+    non-ignored CE mean for the supervised loss."""
+    files = sorted(glob.glob(osp.join(ROOT, 'configs', 'dacs', '*.py')) +
+                   glob.glob(osp.join(ROOT, 'configs', 'classmix', '*.py')))
+    for f in files:
+        if osp.basename(f).endswith('_base.py'):
+            continue
+        cfg = Config.fromfile(f)
+        assert cfg.model.pseudo_label.get('reduce') == 'batch', f
+        assert cfg.model.teacher_bn == 'batch', f
+        # toy labels have no ignored pixels; gta2city_40k follows DAFormer's
+        # mmseg 0.x loss (mean over all pixels, test_gta2city_40k_*)
+        name = osp.basename(f)
+        if not name.startswith('toy_') and name != 'gta2city_40k.py':
+            loss = cfg.model.segmentor.decode_head.loss_decode
+            assert loss.avg_non_ignore is True, f
+
+
+def test_step_frees_teacher_probs_and_full_res_logits():
+    """Issue 17: without soft targets the teacher softmax is not alive when
+    the student sees the mixed batch, and the full-resolution mixed logits
+    are freed before the mixed backward (the accuracy log comes first)."""
+    import weakref
+    model = build_dacs()
+    refs = {}
+    orig_probs = model.teacher_probs
+
+    def teacher_probs(img):
+        p = orig_probs(img)
+        refs['probs'] = weakref.ref(p)
+        return p
+
+    model.teacher_probs = teacher_probs
+    orig_resize = model._resize
+    calls = []
+
+    def resize(x, size):
+        out = orig_resize(x, size)
+        if x.requires_grad:  # the student's mixed logits
+            refs['logits'] = weakref.ref(out)
+        return out
+
+    model._resize = resize
+    seen = {}
+    orig_backward = model.backward
+
+    def backward(loss, ow):
+        calls.append(1)
+        if len(calls) == 2:  # the mixed loss
+            seen['probs'] = refs['probs']()
+            seen['logits'] = refs['logits']()
+        return orig_backward(loss, ow)
+
+    model.backward = backward
+    log_vars = model.train_step(make_batch(random_labels(2)), sgd(model))
+    assert len(calls) == 2
+    assert seen['probs'] is None and seen['logits'] is None
+    assert 0.0 <= log_vars['mix.acc_seg'].item() <= 100.0
+
+
+def test_deeplab_logits_upsampled_with_align_corners():
+    """The COCO / AdaptSegNet DeepLabV2 upsamples its stride-8 logits with
+    align_corners=True (DACS `interp`): on a 17x17 input the 3x3 logits sit
+    exactly on pixels 0, 8 and 16, in the pseudo-labels, the training
+    losses and inference alike."""
+    for rel in (('_base_', 'models', 'deeplabv2_r101.py'),
+                ('_base_', 'models', 'deeplabv2_r101_coco.py')):
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', *rel))
+        assert cfg.model.decode_head.align_corners is True, rel
+    for rel in (('dacs', 'gta2city.py'), ('dacs', 'synthia2city.py'),
+                ('classmix', 'cityscapes_1-8.py'), ('classmix', 'voc_1-8.py'),
+                ('ass', 'ga_gta2city_100.py'),
+                ('sie', 'gta2city_deeplabv2_r101.py')):
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', *rel))
+        head = cfg.model.segmentor.decode_head \
+            if 'segmentor' in cfg.model else cfg.model.decode_head
+        assert head.align_corners is True, rel
+
+    seg = tiny_segmentor()
+    seg['decode_head']['align_corners'] = True
+    model = MODELS.build(dict(type='DACS', segmentor=seg, teacher=True,
+                              teacher_bn='running'))
+    model.init_weights()
+    model.eval()
+    x = torch.randn(2, 3, 17, 17, generator=torch.Generator().manual_seed(0))
+    grid = [0, 8, 16]
+    with torch.no_grad():
+        logits = model.student(x, mode='tensor')
+        assert logits.shape[-2:] == (3, 3)
+        up = model._resize(logits, (17, 17))
+        torch.testing.assert_close(up[..., grid, :][..., grid], logits,
+                                   rtol=0, atol=1e-6)
+        # in between: the mean of the two neighbours
+        torch.testing.assert_close(up[..., 4, 0],
+                                   (logits[..., 0, 0] + logits[..., 1, 0]) / 2,
+                                   rtol=0, atol=1e-6)
+        # pseudo-labels (teacher = student copy here)
+        probs = model.teacher_probs(x)
+        torch.testing.assert_close(probs[..., grid, :][..., grid],
+                                   torch.softmax(logits, dim=1),
+                                   rtol=0, atol=1e-6)
+        # inference
+        meta = dict(img_shape=(17, 17), ori_shape=(17, 17),
+                    pad_shape=(17, 17), padding_size=[0, 0, 0, 0])
+        out = model.predict(x[:1], [SegDataSample(metainfo=meta)])
+        seg_logits = out[0].seg_logits.data
+        torch.testing.assert_close(seg_logits[:, grid][:, :, grid],
+                                   logits[0], rtol=0, atol=1e-6)
+    # the supervised loss upsamples the same way
+    label = torch.randint(0, NUM_CLASSES, (2, 17, 17),
+                          generator=torch.Generator().manual_seed(1))
+    samples = []
+    for b in range(2):
+        s = SegDataSample(metainfo=meta)
+        s.gt_sem_seg = PixelData(data=label[b][None])
+        samples.append(s)
+    model.train()
+    with torch.no_grad():
+        losses = model.student(x, samples, mode='loss')
+        logits = model.student(x, mode='tensor')
+    expected = F.cross_entropy(
+        F.interpolate(logits, (17, 17), mode='bilinear', align_corners=True),
+        label, ignore_index=255)
+    assert losses['decode.loss_ce'].item() == pytest.approx(
+        expected.item(), rel=1e-5)
+
+
+def test_synthia_configs_report_19_16_13_class_means():
+    """Every SYNTHIA -> Cityscapes config evaluates the 19-, 16- and
+    13-class means (DACS thesis Table 4.4) in one pass."""
+    from mmengine.evaluator import Evaluator
+    from mmda.evaluation.subset_iou_metric import CLASS_SUBSETS
+    files = sorted(glob.glob(osp.join(ROOT, 'configs', '*', 'synthia*.py')))
+    assert osp.join(ROOT, 'configs', 'dacs', 'synthia2city.py') in files
+    classes = CLASS_SUBSETS['cityscapes19']
+    # hand-made case: 4 pixels per class, class c > 0 predicted right on
+    # the first 2 + c % 3 pixels, as class 0 on the others
+    gt = torch.arange(19).repeat_interleave(4).view(1, 4, 19)
+    pred = gt.clone()
+    for c in range(19):
+        cols = (gt[0] == c).nonzero()
+        for r, col in cols[2 + c % 3:].tolist():
+            pred[0, r, col] = 0
+    for f in files:
+        cfg = Config.fromfile(f)
+        ev = Evaluator(copy.deepcopy(cfg.val_evaluator))
+        ev.dataset_meta = dict(classes=classes)
+        ev.process([dict(pred_sem_seg=dict(data=pred),
+                         gt_sem_seg=dict(data=gt))])
+        res = ev.evaluate(1)
+        assert {'mIoU', '16cls/mIoU', '13cls/mIoU'} <= set(res), (f, res)
+        # the subset means are means over their classes
+        tp = torch.tensor([2 + c % 3 for c in range(19)], dtype=float)
+        tp[0] = 4  # class 0's misses are predicted as 0: none
+        fp = torch.zeros(19, dtype=float)
+        fp[0] = (4 - tp[1:]).sum()
+        iou = tp / (4 + fp)
+        for key, name in (('mIoU', 'cityscapes19'),
+                          ('16cls/mIoU', 'synthia16'),
+                          ('13cls/mIoU', 'synthia13')):
+            idx = [classes.index(c) for c in CLASS_SUBSETS[name]]
+            assert res[key] == pytest.approx(
+                100 * iou[idx].mean().item(), abs=0.01), (f, key)
+
+
+def test_gta2city_40k_is_daformers_recipe():
+    """configs/dacs/gta2city_40k.py follows DAFormer's DACS: AdamW 6e-5,
+    weight decay 0.01, head lr x10, 1.5k linear warm-up then poly 1.0,
+    ImageNet ResNet-101-V1c with mean/std normalisation."""
+    from mmengine.optim.scheduler import LinearLR, PolyLR
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'dacs',
+                                   'gta2city_40k.py'))
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 6e-5, 0.01)
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys[
+        'student.decode_head'].lr_mult == 10.0
+    assert cfg.train_cfg.max_iters == 40000
+    seg = cfg.model.segmentor
+    assert seg.backbone.type == 'ResNetV1c' and seg.backbone.depth == 101
+    assert 'resnet101_v1c' in seg.backbone.init_cfg.checkpoint
+    assert seg.decode_head.dilations == (6, 12)
+    dp = cfg.model.data_preprocessor
+    assert dp.std == [58.395, 57.12, 57.375] and dp.bgr_to_rgb is True
+    assert cfg.model.strong_aug.color_jitter_p == 0.8
+    assert seg.decode_head.loss_decode.avg_non_ignore is False
+    assert seg.decode_head.align_corners is False
+    # the learning-rate curve: mmcv's warmup factor x poly(1.0)
+    param = torch.nn.Parameter(torch.zeros(1))
+    optim = torch.optim.AdamW([param], lr=6e-5)
+    kinds = dict(LinearLR=LinearLR, PolyLR=PolyLR)
+    scheds = []
+    for s in cfg.param_scheduler:
+        s = dict(s)
+        scheds.append(kinds[s.pop('type')](optim, **s))
+    lrs = {}
+    for t in range(3001):
+        lrs[t] = optim.param_groups[0]['lr']
+        optim.step()
+        for s in scheds:
+            s.step()
+    for t in (0, 1, 750, 1499, 1500, 3000):
+        warm = 1e-6 + (1 - 1e-6) * min(t, 1500) / 1500
+        assert lrs[t] == pytest.approx(6e-5 * warm * (1 - t / 40000),
+                                       rel=1e-6, abs=1e-15), t
+
+
+def test_classmix_cityscapes_mean_and_classifier_lr():
+    """ClassMix: Cityscapes configs subtract the Cityscapes mean (thesis
+    §4.3.1), VOC keeps ImageNet's; the classifier gets lr x10 (ClassMix
+    code `optim_parameters`)."""
+    files = sorted(glob.glob(osp.join(ROOT, 'configs', 'classmix',
+                                      '*_1-*.py')))
+    assert len(files) == 8
+    for f in files:
+        cfg = Config.fromfile(f)
+        assert cfg.optim_wrapper.paramwise_cfg.custom_keys[
+            'student.decode_head'].lr_mult == 10.0, f
+        assert cfg.optim_wrapper.optimizer.lr == 2.5e-4, f
+        mean = cfg.model.data_preprocessor.mean
+        if osp.basename(f).startswith('cityscapes'):
+            assert mean == [73.15835921, 82.90891754, 72.39239876], f
+        else:
+            assert mean == [104.00698793, 116.66876762, 122.67891434], f

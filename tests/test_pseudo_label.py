@@ -30,20 +30,40 @@ def _probs():
     return probs, cls
 
 
-def test_threshold_uniform_per_image():
+def test_threshold_uniform_per_batch_default():
+    """One weight for the whole batch (thesis §5.2.1, DACS / DAFormer code):
+    3 + 1 of 8 pixels pass 0.968 -> 0.5 on every pixel of both images."""
     probs, cls = _probs()
     label, weight = pseudo_label_weight(probs)  # DACS defaults
     assert label.dtype == torch.long and torch.equal(label, cls)
     assert weight.shape == (2, 2, 2) and weight.dtype == torch.float32
-    assert torch.allclose(weight[0], torch.full((2, 2), 0.75))
-    assert torch.allclose(weight[1], torch.full((2, 2), 0.25))
-    # one scalar for the whole batch, as the DACS code: 4 / 8
+    assert torch.equal(weight, torch.full((2, 2, 2), 0.5))
     _, w_batch = pseudo_label_weight(probs, reduce='batch')
-    assert torch.allclose(w_batch, torch.full((2, 2, 2), 0.5))
-    # other thresholds
+    assert torch.equal(w_batch, weight)
+    # per image is the ablation: 3/4 and 1/4
+    _, w_img = pseudo_label_weight(probs, reduce='image')
+    assert torch.allclose(w_img[0], torch.full((2, 2), 0.75))
+    assert torch.allclose(w_img[1], torch.full((2, 2), 0.25))
+    # other thresholds: 4 + 3 of 8 pass 0.5
     _, w = pseudo_label_weight(probs, threshold=0.5)
-    assert torch.allclose(w[0], torch.full((2, 2), 1.0))
-    assert torch.allclose(w[1], torch.full((2, 2), 0.75))
+    assert torch.allclose(w, torch.full((2, 2, 2), 7 / 8))
+    with pytest.raises(ValueError, match="reduce must be"):
+        pseudo_label_weight(probs, reduce='pixel')
+
+
+def test_threshold_uniform_batch_weight_unequal_images():
+    """A 2-image batch whose images are confident on 5 and 17 of 24 pixels:
+    per image 0.208 / 0.708, per batch (5 + 17) / 48 = 0.458 for both."""
+    probs = torch.full((2, 3, 4, 6), 0.25)
+    probs[:, 0] = 0.5
+    flat = probs.view(2, 3, 24)
+    flat[0, :, :5] = torch.tensor([0.98, 0.01, 0.01])[:, None]
+    flat[1, :, :17] = torch.tensor([0.01, 0.98, 0.01])[:, None]
+    _, w = pseudo_label_weight(probs)
+    assert torch.allclose(w, torch.full((2, 4, 6), 22 / 48))
+    _, w_img = pseudo_label_weight(probs, reduce='image')
+    assert torch.allclose(w_img[0], torch.full((4, 6), 5 / 24))
+    assert torch.allclose(w_img[1], torch.full((4, 6), 17 / 24))
 
 
 def test_threshold_per_pixel_none_and_scale():

@@ -11,3 +11,9 @@ train_dataloader = dict(
     dataset=dict(
         source=dict(ann_file='splits/1-4_seed0_labeled.txt'),
         target=dict(ann_file='splits/1-4_seed0_unlabeled.txt')))
+# Cityscapes mean, not ImageNet's (thesis §4.3.1; ClassMix code
+# data/cityscapes_loader.py), on the BGR inputs of the Caffe DeepLab.
+model = dict(
+    data_preprocessor=dict(mean={{_base_.classmix_cityscapes_mean}}))
+# classifier lr x10 (ClassMix code `optim_parameters`, as the DACS configs)
+optim_wrapper = dict(paramwise_cfg={{_base_.classmix_paramwise_cfg}})

@@ -5,12 +5,17 @@
 #   from the pseudo-label of b (Algorithm 1, Figure 3.3);
 # - no augmentation beyond the mixing ("in our default solution no further
 #   augmentations are used", §3.2; +0.5 mIoU with them, Table 5.1);
-# - threshold-proportional weight, tau = 0.968, lambda_u0 = 1 (§2.5.4, §4.1.2);
+# - threshold-proportional weight, tau = 0.968, lambda_u0 = 1 (§2.5.4, §4.1.2),
+#   one weight per batch (§5.2.1);
 # - mean teacher, alpha 0.99; the student is evaluated.
 # Input normalisation: the COCO-pretrained Caffe DeepLab-v2 of the authors'
-# code (BGR, mean subtracted, no std). The thesis normalises Cityscapes with
-# the Cityscapes mean (§4.3.1) without printing it; we keep the ImageNet mean
-# of the pretraining.
+# code (BGR, mean subtracted, no std): the ImageNet mean here (Pascal VOC,
+# ClassMix code trainSSL.py); the Cityscapes configs subtract the Cityscapes
+# mean instead (thesis §4.3.1), see `classmix_cityscapes_mean` below.
+# Optimiser (thesis §4.1.2; ClassMix code model/deeplabv2.py
+# `optim_parameters`): SGD lr 2.5e-4, momentum 0.9, weight decay 5e-4,
+# poly 0.9 over 40k iterations (schedule_40k.py), classifier (decode head)
+# lr x10 (`classmix_paramwise_cfg`).
 _base_ = ['../_base_/models/deeplabv2_r101_coco.py']
 model = dict(
     _delete_=True,
@@ -29,9 +34,24 @@ model = dict(
     mix=dict(type='ClassMix', proportion=0.5),
     mix_domain='intra',
     strong_aug=None,
-    pseudo_label=dict(mode='threshold_uniform', threshold=0.968),
+    # one weight per batch (thesis §5.2.1; the ClassMix/DACS code computes
+    # `unlabeled_weight` over the whole batch); reduce='image' is an ablation.
+    pseudo_label=dict(mode='threshold_uniform', threshold=0.968,
+                      reduce='batch'),
+    # teacher BatchNorm with the unlabelled batch's own statistics (the
+    # authors' EMA model runs in train mode); 'running' is the ablation.
+    teacher_bn='batch',
     soft_targets=False,
     mix_loss_weight=1.0)
+# The Cityscapes mean the ClassMix code subtracts (data/cityscapes_loader.py:
+# [73.15835921, 82.90891754, 72.39239876], named RGB there but subtracted
+# after its RGB -> BGR flip, i.e. from the B, G, R channels in that order;
+# our inputs are BGR as well, bgr_to_rgb=False).
+classmix_cityscapes_mean = [73.15835921, 82.90891754, 72.39239876]
+# classifier lr x10 (the schedule base holds the optimiser, so each config
+# sets optim_wrapper.paramwise_cfg from this)
+classmix_paramwise_cfg = dict(
+    custom_keys={'student.decode_head': dict(lr_mult=10.0)})
 model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',
     broadcast_buffers=False,

@@ -15,3 +15,5 @@ train_dataloader = dict(
 model = dict(
     data_preprocessor=dict(size=(321, 321)),
     segmentor=dict(decode_head=dict(num_classes=21)))
+# classifier lr x10 (ClassMix code `optim_parameters`, as the DACS configs)
+optim_wrapper = dict(paramwise_cfg={{_base_.classmix_paramwise_cfg}})

@@ -40,7 +40,7 @@ model = dict(
         in_index=-1,
         dilations=(6, 12, 18, 24),
         num_classes=19,
-        align_corners=False,
+        align_corners=True,  # DACS `interp` / AdaptSegNet: logit j on pixel 8j
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     train_cfg=dict(),

@@ -15,6 +15,7 @@
 #   rates 6 and 12 are used although four convs exist (DACS thesis Table 3.1
 #   describes four): dilations=(6, 12). Set (6, 12, 18, 24) for the paper's
 #   ASPP (the converter keeps all four convs).
+# - Supervised CE averaged over the non-ignored pixels (avg_non_ignore).
 # - Inputs in the Caffe convention these weights were trained with (their
 #   IMG_MEAN): BGR, mean subtracted, no std scaling.
 _base_ = './deeplabv2_r101.py'
@@ -41,4 +42,11 @@ model = dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=coco_checkpoint,
             prefix='backbone.')),
-    decode_head=dict(dilations=(6, 12)))
+    # Supervised cross-entropy averaged over the non-ignored pixels, as the
+    # DACS / AdaptSegNet `CrossEntropy2d` (utils/loss.py): it drops the
+    # ignored pixels before F.cross_entropy(reduction='mean').
+    decode_head=dict(
+        dilations=(6, 12),
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            avg_non_ignore=True)))

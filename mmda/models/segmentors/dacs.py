@@ -5,9 +5,12 @@ One training step (thesis ch. 3, §3.2; METHODS.md "DACS"):
 
 1. supervised cross-entropy of the student on the labelled source batch
    (backwarded at once, which frees its graph);
-2. the teacher (EMA of the student, eval mode, no gradient) predicts the
-   unaugmented target batch -> softmax -> pseudo-labels and loss weights
-   (:func:`mmda.models.uda.pseudo_label_weight`, threshold 0.968);
+2. the teacher (EMA of the student, no gradient) predicts the unaugmented
+   target batch -> softmax -> pseudo-labels and loss weights
+   (:func:`mmda.models.uda.pseudo_label_weight`, threshold 0.968, one
+   weight per batch). Its BatchNorm layers normalise with the target
+   batch's own statistics, as the DACS/DAFormer teachers that run in train
+   mode, without changing its buffers (``teacher_bn='batch'``);
 3. mixing (ClassMix by default): "inter" pastes the classes chosen from the
    source ground truth onto the target image (DACS), "intra" mixes target
    image b with target image b+1 using the pseudo-label of b (ClassMix SSL,
@@ -17,11 +20,17 @@ One training step (thesis ch. 3, §3.2; METHODS.md "DACS"):
    (backwarded), then a single optimizer step. The teacher is updated
    afterwards by :class:`mmda.engine.EMATeacherHook`.
 
-Config switches (same code path): pseudo-label weight mode, soft targets
-instead of pseudo-labels, IntraMix vs InterMix, distribution alignment of the
+Config switches (same code path): pseudo-label weight mode (and per-batch
+vs per-image reduction), teacher BatchNorm statistics, soft targets instead
+of pseudo-labels, IntraMix vs InterMix, distribution alignment of the
 teacher probabilities (thesis §2.5.6, §5.2.2).
+
+Memory: the teacher softmax is freed once the pseudo-labels exist unless
+soft targets need it, and the full-resolution mixed logits are dropped
+before the mixed backward (the accuracy log is computed first).
 """
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Dict, Optional
 
 import torch
@@ -33,7 +42,8 @@ from torch import Tensor
 from torch.profiler import record_function
 
 from mmda.registry import MODELS
-from ..uda.pseudo_label import pseudo_label_weight, soft_cross_entropy
+from ..uda.pseudo_label import (TEACHER_BN_MODES, bn_batch_statistics,
+                                pseudo_label_weight, soft_cross_entropy)
 from .base_uda import BaseUDASegmentor
 
 
@@ -93,7 +103,17 @@ class DACS(BaseUDASegmentor):
             :func:`mmda.models.uda.pseudo_label_weight`: ``mode``
             (``'threshold_uniform'`` (default), ``'threshold'``,
             ``'sigmoid'`` (eq. 2.13, ramp over ``ramp_iters``), ``'none'``),
-            ``threshold`` (0.968, thesis §2.5.4), ``reduce``, ...
+            ``threshold`` (0.968, thesis §2.5.4), ``reduce`` (``'batch'``
+            (default): one weight per batch, thesis §5.2.1 and the DACS /
+            DAFormer code; ``'image'``: per image, an ablation), ...
+        teacher_bn (str): BatchNorm statistics of the network that makes
+            the pseudo-labels. ``'batch'`` (default): the statistics of the
+            target batch itself, as the DACS and DAFormer teachers, which
+            run in train mode; the running buffers are neither used nor
+            changed (:func:`mmda.models.uda.bn_batch_statistics`).
+            ``'running'``: eval mode, the running statistics (a different
+            method, kept as an ablation). Every other layer is in eval
+            mode either way.
         soft_targets (bool): train the mixed batch against the (mixed)
             teacher softmax instead of pseudo-labels (thesis Table 5.1 "no
             pseudo-labels"). Defaults to False.
@@ -117,6 +137,7 @@ class DACS(BaseUDASegmentor):
                  strong_aug: Optional[dict] = dict(type='StrongAugmentation'),
                  pseudo_label: Optional[dict] = None,
                  soft_targets: bool = False,
+                 teacher_bn: str = 'batch',
                  dist_align: Optional[dict] = None,
                  mix_loss_weight: float = 1.0,
                  ignore_index: int = 255,
@@ -153,13 +174,17 @@ class DACS(BaseUDASegmentor):
                 aug_cfg.setdefault('std', dp.std.flatten().tolist())
             self.strong_aug = MODELS.build(aug_cfg)
         self.pseudo_label_cfg = dict(
-            mode='threshold_uniform', threshold=0.968)
+            mode='threshold_uniform', threshold=0.968, reduce='batch')
         self.pseudo_label_cfg.update(pseudo_label or {})
         for key in ('probs', 'iteration'):
             if key in self.pseudo_label_cfg:
                 raise KeyError(f'DACS: pseudo_label.{key} is set by the '
                                'segmentor, remove it from the config')
         self.soft_targets = bool(soft_targets)
+        if teacher_bn not in TEACHER_BN_MODES:
+            raise ValueError(f'DACS: teacher_bn must be one of '
+                             f'{TEACHER_BN_MODES}, got {teacher_bn!r}')
+        self.teacher_bn = teacher_bn
         self.dist_align = None
         if dist_align is not None:
             self.dist_align = MODELS.build(dict(dist_align))
@@ -182,18 +207,20 @@ class DACS(BaseUDASegmentor):
     @torch.no_grad()
     def teacher_probs(self, img: Tensor) -> Tensor:
         """Softmax of the teacher (or, without one, the student in eval
-        mode) on ``img``, upsampled to the image size."""
-        if self.teacher is not None:
-            net = self.teacher_module
-            logits = net(img, mode='tensor')
-        else:
-            net = self.student_module
-            was_training = net.training
-            net.eval()
-            try:
+        mode) on ``img``, upsampled to the image size. With
+        ``teacher_bn='batch'`` its BatchNorm layers use ``img``'s batch
+        statistics and leave their buffers untouched."""
+        net = self.teacher_module if self.teacher is not None \
+            else self.student_module
+        was_training = net.training
+        net.eval()
+        bn_ctx = bn_batch_statistics(net) if self.teacher_bn == 'batch' \
+            else nullcontext()
+        try:
+            with bn_ctx:
                 logits = net(img, mode='tensor')
-            finally:
-                net.train(was_training)
+        finally:
+            net.train(was_training)
         logits = self._resize(logits, img.shape[-2:])
         return torch.softmax(logits.float(), dim=1)
 
@@ -249,6 +276,8 @@ class DACS(BaseUDASegmentor):
             if pl_cfg.get('mode') == 'sigmoid':
                 pl_cfg['iteration'] = int(self.uda_iter)
             pseudo_label, tgt_weight = pseudo_label_weight(probs, **pl_cfg)
+        if not self.soft_targets:
+            del probs  # (B, C, H, W): only soft targets need it any longer
         pseudo_label = pseudo_label[:, None]  # (B, 1, H, W)
         tgt_weight = tgt_weight[:, None].float()
 
@@ -265,14 +294,17 @@ class DACS(BaseUDASegmentor):
             a_weight = (src_label != self.ignore_index).float() \
                 if self.soft_targets else torch.ones_like(tgt_weight)
             b_weight = tgt_weight
-            a_probs = self._one_hot(src_label, probs.shape[1]) \
-                if self.soft_targets else None
-            b_probs = probs
+            if self.soft_targets:
+                a_probs = self._one_hot(src_label, probs.shape[1])
+                b_probs = probs
         else:  # intra: target b with target b+1 (thesis Algorithm 1)
             a_img, b_img = tgt_img, tgt_img.roll(-1, dims=0)
             a_label, b_label = pseudo_label, pseudo_label.roll(-1, dims=0)
             a_weight, b_weight = tgt_weight, tgt_weight.roll(-1, dims=0)
-            a_probs, b_probs = probs, probs.roll(-1, dims=0)
+            if self.soft_targets:
+                a_probs, b_probs = probs, probs.roll(-1, dims=0)
+        if self.soft_targets:
+            del probs  # a_probs / b_probs hold what the loss needs
         with record_function('dacs.mix'):
             mask = self.mixer.generate_masks(a_label, generator=g)
             mask = mask.to(device=src_img.device, dtype=torch.float32)
@@ -293,13 +325,24 @@ class DACS(BaseUDASegmentor):
             logits = self._resize(logits, mixed_img.shape[-2:])
             if self.soft_targets:
                 mixed_probs = a_probs * mask + b_probs * (1.0 - mask)
+                del a_probs, b_probs
                 mix_loss = soft_cross_entropy(
                     logits.float(), mixed_probs, mixed_weight)
+                del mixed_probs
             else:
                 mix_loss = pixel_weighted_cross_entropy(
                     logits.float(), mixed_label, mixed_weight,
                     self.ignore_index)
             mix_loss = self.mix_loss_weight * mix_loss
+        # the accuracy log before the backward, so that the full-resolution
+        # logits (which the graph does not keep) are freed before it
+        mix_acc = None
+        if not self.soft_targets:
+            with torch.no_grad():
+                mix_acc = accuracy(
+                    logits.detach(), mixed_label[:, 0],
+                    ignore_index=self.ignore_index)
+        del logits
         with record_function('dacs.mix_backward'):
             self.backward(mix_loss, optim_wrapper)
 
@@ -307,10 +350,8 @@ class DACS(BaseUDASegmentor):
             log_vars['mix.loss_ce'] = mix_loss.detach()
             log_vars['mix.pseudo_weight'] = tgt_weight.mean()
             log_vars['mix.mask_ratio'] = mask.mean()
-            if not self.soft_targets:
-                log_vars['mix.acc_seg'] = accuracy(
-                    logits.detach(), mixed_label[:, 0],
-                    ignore_index=self.ignore_index)
+            if mix_acc is not None:
+                log_vars['mix.acc_seg'] = mix_acc
         log_vars['loss'] = (src_loss.detach() + mix_loss.detach())
         log_vars.move_to_end('loss', last=False)
 

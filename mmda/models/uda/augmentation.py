@@ -1,64 +1,150 @@
 """Strong augmentation of (mixed) images on normalised batched tensors.
 
 DACS applies colour jitter and Gaussian blur to the mixed images after
-ClassMix (thesis §3.4, §4.1.3; METHODS.md "Strong augmentation"):
+ClassMix (thesis §3.4, §4.1.3, §5.2.1):
 
 * colour jitter of brightness, contrast, saturation and hue with strength
   ``s`` (factors ``U[1 - s, 1 + s]`` for the first three, hue shift
   ``U[-s, s]`` of the colour circle; torchvision semantics) in a random
-  order per image;
+  order;
 * Gaussian blur with ``sigma ~ U(0.15, 1.15)`` and a kernel of about one
   tenth of the image size (the odd size used by the DACS code:
   ``floor(ceil(0.1 * n) - 0.5 + ceil(0.1 * n) % 2)``).
+
+**One draw per batch** by default (``draw='batch'``): "Both augmentations
+have a 50% chance of being applied for each unsupervised batch" (thesis
+§5.2.1), so the on/off decisions, the jitter factors and order and the blur
+sigma are drawn once and shared by all images of the batch.
+``draw='image'`` draws everything per image (an ablation). The authors'
+DACS code sits in between (on/off once per batch, ``U(0, 1) > 0.2`` i.e.
+p = 0.8 for the jitter and strength 0.25; kornia draws the factors per
+image; ``utils/transformsgpu.py``, ``trainUDA.py``).
+
+Both modes apply the operations as batched tensor operations (no Python
+loop over images): per-image factors broadcast as ``(B, 1, 1, 1)`` tensors.
 
 The parameters of one call are returned as a dict, so that a second tensor
 (e.g. a second view of the same batch) can be augmented identically. Labels
 are never changed by these photometric operations.
 """
 import math
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchvision.transforms.v2 import functional as TF
 
 from mmda.registry import MODELS
 
 _JITTER_OPS = ('brightness', 'contrast', 'saturation', 'hue')
+DRAW_MODES = ('batch', 'image')
 
 
-def _blur_1d(x: Tensor, k: int, sigma: float, dim: int) -> Tensor:
+def _factor(f: Union[float, Tensor], x: Tensor) -> Tensor:
+    """A scalar or (B,) factor as a tensor broadcasting over (B, C, H, W)."""
+    f = torch.as_tensor(f, dtype=x.dtype, device=x.device)
+    return f.view(-1, 1, 1, 1) if f.dim() == 1 else f
+
+
+def _grayscale(x: Tensor) -> Tensor:
+    """ITU-R 601 luma of (B, 3, H, W) RGB (torchvision's weights)."""
+    r, g, b = x.unbind(dim=1)
+    return (0.2989 * r + 0.587 * g + 0.114 * b).unsqueeze(1)
+
+
+def _blend(x: Tensor, y: Tensor, f: Tensor) -> Tensor:
+    """``clamp(f * x + (1 - f) * y, 0, 1)`` with per-image ``f``."""
+    return (f * x + (1.0 - f) * y).clamp_(0.0, 1.0)
+
+
+def adjust_brightness(x: Tensor, f) -> Tensor:
+    """Brightness of (B, 3, H, W) RGB in [0, 1]; ``f`` scalar or (B,)."""
+    return (x * _factor(f, x)).clamp_(0.0, 1.0)
+
+
+def adjust_contrast(x: Tensor, f) -> Tensor:
+    """Blend with the per-image mean grey level (torchvision semantics)."""
+    mean = _grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
+    return _blend(x, mean, _factor(f, x))
+
+
+def adjust_saturation(x: Tensor, f) -> Tensor:
+    """Blend with the per-pixel grey level (torchvision semantics)."""
+    return _blend(x, _grayscale(x), _factor(f, x))
+
+
+def adjust_hue(x: Tensor, f) -> Tensor:
+    """Rotate the hue by ``f`` turns (in [-0.5, 0.5]) in HSV space."""
+    r, g, b = x.unbind(dim=1)
+    maxc, _ = x.max(dim=1)
+    minc, _ = x.min(dim=1)
+    delta = maxc - minc
+    flat = delta == 0
+    safe = torch.where(flat, torch.ones_like(delta), delta)
+    sat = delta / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
+    sat = torch.where(flat, torch.zeros_like(sat), sat)
+    hue = torch.where(maxc == r, (g - b) / safe,
+                      torch.where(maxc == g, (b - r) / safe + 2.0,
+                                  (r - g) / safe + 4.0))
+    hue = torch.where(flat, torch.zeros_like(hue), hue)
+    shift = torch.as_tensor(f, dtype=x.dtype, device=x.device)
+    shift = shift.view(-1, 1, 1) if shift.dim() == 1 else shift
+    hue = torch.remainder(hue / 6.0 + 1.0 + shift, 1.0)
+    # back to RGB: sector i = floor(6 h), fraction t within it
+    h6 = hue * 6.0
+    sector = torch.floor(h6)
+    frac = h6 - sector
+    sector = sector.long().remainder(6)
+    v = maxc
+    p = (v * (1.0 - sat)).clamp(0.0, 1.0)
+    q = (v * (1.0 - sat * frac)).clamp(0.0, 1.0)
+    t = (v * (1.0 - sat * (1.0 - frac))).clamp(0.0, 1.0)
+    cand = torch.stack((v, p, q, t), dim=1)  # (B, 4, H, W)
+    # which of (v, p, q, t) each RGB channel takes in sectors 0..5
+    table = torch.tensor([[0, 2, 1, 1, 3, 0],
+                          [3, 0, 0, 2, 1, 1],
+                          [1, 1, 3, 0, 0, 2]], device=x.device)
+    idx = table[:, sector].movedim(0, 1)  # (B, 3, H, W)
+    return cand.gather(1, idx)
+
+
+_JITTER_FNS = (adjust_brightness, adjust_contrast, adjust_saturation,
+               adjust_hue)
+
+
+def _blur_1d(x: Tensor, k: int, sigma: Tensor, dim: int) -> Tensor:
     """1-D Gaussian of odd size ``k`` with reflect padding along ``dim``
-    (-1 or -2) of ``x``, as a sum of shifted copies (vectorised over all
-    pixels; the Python loop runs over kernel taps only).
+    (-1 or -2) of the (B, C, H, W) ``x``, one ``sigma`` per image (a (B,)
+    tensor), as a sum of shifted copies (vectorised over images and pixels;
+    the Python loop runs over kernel taps only).
 
-    Taps whose weight is below 1e-10 of the centre weight are skipped: they
-    cannot change a float32 result (for sigma <= 1.15 only 15 of the 51 taps
-    of a 512-pixel image matter).
+    Taps whose weight is below 1e-10 of the centre weight for every image
+    are skipped: they cannot change a float32 result (for sigma <= 1.15
+    only 15 of the 51 taps of a 512-pixel image matter).
     """
     half = (k - 1) // 2
     t = torch.arange(-half, half + 1, dtype=torch.float64)
-    w = torch.exp(-0.5 * (t / sigma)**2)
-    w = w / w.sum()  # normalised over the full kernel, as torchvision
-    eff = int((w >= w[half] * 1e-10).nonzero().min())  # first kept tap
+    sig = sigma.to(torch.float64).view(-1, 1)
+    w = torch.exp(-0.5 * (t[None] / sig)**2)  # (B, k)
+    w = w / w.sum(dim=1, keepdim=True)  # normalised over the full kernel
+    keep = (w >= w[:, half:half + 1] * 1e-10).any(dim=0)
+    eff = int(keep.nonzero().min())  # first kept tap
     eff_half = half - eff
     if eff_half == 0:
         return x.clone()
-    shape = x.shape
-    n = shape[dim]
+    n = x.shape[dim]
     pad = (eff_half, eff_half, 0, 0) if dim == -1 else (0, 0, eff_half,
                                                          eff_half)
-    xp = F.pad(x.reshape((-1, 1) + tuple(shape[-2:])), pad, mode='reflect')
-    taps = w[eff:k - eff].tolist()
-    out = xp.narrow(dim, 0, n) * taps[0]
-    for i in range(1, len(taps)):
-        out.add_(xp.narrow(dim, i, n), alpha=taps[i])
-    return out.reshape(shape)
+    xp = F.pad(x, pad, mode='reflect')
+    taps = w[:, eff:k - eff].to(x.dtype).to(x.device)  # (B, taps)
+    out = xp.narrow(dim, 0, n) * taps[:, 0].view(-1, 1, 1, 1)
+    for i in range(1, taps.shape[1]):
+        out.addcmul_(xp.narrow(dim, i, n), taps[:, i].view(-1, 1, 1, 1))
+    return out
 
 
 def gaussian_blur(img: Tensor, kernel_size: Tuple[int, int],
-                  sigma: float) -> Tensor:
+                  sigma: Union[float, Tensor]) -> Tensor:
     """Gaussian blur with reflect padding.
 
     Same result as ``torchvision``'s ``gaussian_blur`` (normalised 2-D
@@ -67,11 +153,21 @@ def gaussian_blur(img: Tensor, kernel_size: Tuple[int, int],
     51x51 convolution at 512x512.
 
     Args:
-        img (Tensor): (..., H, W) float image(s).
+        img (Tensor): (H, W), (C, H, W) or (B, C, H, W) float image(s).
         kernel_size (tuple[int, int]): odd (kh, kw); 1 skips a direction.
-        sigma (float): standard deviation in pixels (both directions).
+        sigma (float | Tensor): standard deviation in pixels (both
+            directions); a (B,) tensor gives one per image of a 4-D batch.
     """
-    out = img
+    shape = img.shape
+    x = img.reshape((-1, 1) + tuple(shape[-2:])) if img.dim() != 4 else img
+    sig = torch.as_tensor(sigma, dtype=torch.float64).flatten().cpu()
+    if sig.numel() == 1:
+        sig = sig.expand(x.shape[0])
+    elif img.dim() != 4 or sig.numel() != x.shape[0]:
+        raise ValueError('gaussian_blur: a per-image sigma needs a (B, C, H, '
+                         f'W) batch with B = {sig.numel()}, got '
+                         f'{tuple(shape)}')
+    out = x
     for k, dim in ((kernel_size[0], -2), (kernel_size[1], -1)):
         if k <= 1:
             continue
@@ -81,40 +177,44 @@ def gaussian_blur(img: Tensor, kernel_size: Tuple[int, int],
         if (k - 1) // 2 > img.shape[dim] - 1:
             raise ValueError(f'gaussian_blur: kernel size {k} too large for '
                              f'an image side of {img.shape[dim]} pixels')
-        out = _blur_1d(out, k, sigma, dim)
-    return out
+        out = _blur_1d(out, k, sig, dim)
+    return out.reshape(shape)
 
 
 @MODELS.register_module()
 class StrongAugmentation:
-    """DACS strong augmentation: per-image colour jitter and Gaussian blur.
+    """DACS strong augmentation: colour jitter and Gaussian blur, one draw
+    per batch (thesis §5.2.1) or per image.
 
     Args:
         mean (Sequence[float]): per-channel mean used to normalise the input
             (0..255 scale, e.g. ImageNet ``[123.675, 116.28, 103.53]``).
         std (Sequence[float]): per-channel std (0..255 scale).
-        color_jitter_p (float): probability that an image is colour jittered.
-            Note: in the DACS/DAFormer code the jitter runs when
-            ``U(0, 1) > color_jitter_p``, i.e. with probability
-            ``1 - 0.2 = 0.8`` at their default 0.2; set ``0.8`` here to
-            reproduce that code, the default 0.2 follows METHODS.md.
-        color_jitter_s (float): jitter strength ``s`` (DAFormer: 0.2;
-            DACS code: 0.25). Hue strength is capped at 0.5.
-        blur_p (float): probability that an image is blurred (0.5: thesis
-            §5.1 and the DACS code ``blur > 0.5``).
+        color_jitter_p (float): probability of the colour jitter (thesis
+            §5.2.1: 0.5 per batch). The DACS code jitters when
+            ``U(0, 1) > 0.2``, i.e. with probability 0.8 (DAFormer too).
+        color_jitter_s (float): jitter strength ``s`` (DAFormer: 0.2; DACS
+            code: 0.25; the thesis prints none). Hue strength is capped at
+            0.5.
+        blur_p (float): probability of the blur (0.5: thesis §5.2.1 and
+            the DACS code ``blur > 0.5``).
         blur_sigma (tuple[float, float]): range of the blur sigma (thesis
             §3.4: U(0.15, 1.15)).
         blur_kernel_ratio (float): kernel size / image size (thesis: 0.1).
+        draw (str): ``'batch'`` (default): one draw of every parameter for
+            the whole batch (thesis §5.2.1); ``'image'``: every image draws
+            its own.
     """
 
     def __init__(self,
                  mean: Sequence[float],
                  std: Sequence[float],
-                 color_jitter_p: float = 0.2,
+                 color_jitter_p: float = 0.5,
                  color_jitter_s: float = 0.2,
                  blur_p: float = 0.5,
                  blur_sigma: Tuple[float, float] = (0.15, 1.15),
-                 blur_kernel_ratio: float = 0.1):
+                 blur_kernel_ratio: float = 0.1,
+                 draw: str = 'batch'):
         mean = torch.as_tensor(mean, dtype=torch.float32).flatten()
         std = torch.as_tensor(std, dtype=torch.float32).flatten()
         if mean.numel() != 3 or std.numel() != 3:
@@ -140,6 +240,9 @@ class StrongAugmentation:
         if not 0 < blur_kernel_ratio <= 1:
             raise ValueError('StrongAugmentation: blur_kernel_ratio must be '
                              f'in (0, 1], got {blur_kernel_ratio}')
+        if draw not in DRAW_MODES:
+            raise ValueError(f'StrongAugmentation: draw must be one of '
+                             f'{DRAW_MODES}, got {draw!r}')
         self.mean = mean
         self.std = std
         self.color_jitter_p = float(color_jitter_p)
@@ -147,6 +250,7 @@ class StrongAugmentation:
         self.blur_p = float(blur_p)
         self.blur_sigma = blur_sigma
         self.blur_kernel_ratio = float(blur_kernel_ratio)
+        self.draw = draw
 
     # ------------------------------------------------------------------
     # normalisation helpers
@@ -179,6 +283,9 @@ class StrongAugmentation:
                       ) -> Dict[str, Tensor]:
         """Draw the augmentation parameters of a batch.
 
+        With ``draw='batch'`` one set is drawn and repeated for every image;
+        with ``draw='image'`` each image gets its own.
+
         Returns:
             dict: CPU tensors, one entry per image:
             ``color_jitter`` (B,) bool, ``brightness``, ``contrast``,
@@ -190,6 +297,7 @@ class StrongAugmentation:
         if B < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         device = generator.device if generator is not None else 'cpu'
+        n = 1 if self.draw == 'batch' else B
 
         def rand(*shape):
             return torch.rand(
@@ -198,9 +306,9 @@ class StrongAugmentation:
         s = self.color_jitter_s
         lo = max(0.0, 1.0 - s)
         hs = min(s, 0.5)
-        u = rand(8, B)
-        order = torch.argsort(rand(B, 4), dim=1)
-        return dict(
+        u = rand(8, n)
+        order = torch.argsort(rand(n, 4), dim=1)
+        params = dict(
             color_jitter=u[0] < self.color_jitter_p,
             brightness=lo + (1.0 + s - lo) * u[1],
             contrast=lo + (1.0 + s - lo) * u[2],
@@ -210,6 +318,10 @@ class StrongAugmentation:
             blur=u[5] < self.blur_p,
             blur_sigma=self.blur_sigma[0] +
             (self.blur_sigma[1] - self.blur_sigma[0]) * u[6])
+        if n != B:
+            params = {k: v.expand((B, ) + tuple(v.shape[1:])).clone()
+                      for k, v in params.items()}
+        return params
 
     def _check_params(self, params: dict, batch_size: int) -> None:
         keys = ('color_jitter', 'brightness', 'contrast', 'saturation', 'hue',
@@ -224,20 +336,26 @@ class StrongAugmentation:
                     f'StrongAugmentation params[{k!r}] has {len(params[k])} '
                     f'entries but the batch has {batch_size} images')
 
-    def _jitter(self, img: Tensor, params: dict, b: int) -> Tensor:
-        """Colour jitter one RGB image in [0, 1] (3, H, W)."""
-        for op in params['jitter_order'][b].tolist():
-            name = _JITTER_OPS[op]
-            f = float(params[name][b])
-            if name == 'brightness':
-                img = TF.adjust_brightness(img, f)
-            elif name == 'contrast':
-                img = TF.adjust_contrast(img, f)
-            elif name == 'saturation':
-                img = TF.adjust_saturation(img, f)
-            else:
-                img = TF.adjust_hue(img, f)
-        return img
+    @staticmethod
+    def _jitter(x: Tensor, params: dict, idx: Tensor) -> Tensor:
+        """Colour jitter of the RGB images ``x`` in [0, 1] (n, 3, H, W),
+        which are the images ``idx`` of the batch: at each of the four
+        positions of the jitter order, every operation is applied (batched)
+        to the images that have it there."""
+        order = params['jitter_order'][idx]  # (n, 4)
+        for pos in range(4):
+            for op, fn in enumerate(_JITTER_FNS):
+                sel = order[:, pos] == op
+                if not bool(sel.any()):
+                    continue
+                f = params[_JITTER_OPS[op]][idx].to(x.dtype)
+                if bool(sel.all()):
+                    x = fn(x, f.to(x.device))
+                else:
+                    rows = sel.nonzero()[:, 0].to(x.device)
+                    x = x.index_copy(
+                        0, rows, fn(x[rows], f[sel].to(x.device)))
+        return x
 
     def __call__(self,
                  imgs: Tensor,
@@ -265,28 +383,39 @@ class StrongAugmentation:
         if params is None:
             params = self.sample_params(B)
         self._check_params(params, B)
-        jitter = params['color_jitter'].tolist()
-        blur = params['blur'].tolist()
-        todo = [b for b in range(B) if jitter[b] or blur[b]]
+        jitter = params['color_jitter'].bool().cpu()
+        blur = params['blur'].bool().cpu()
+        todo = (jitter | blur).nonzero()[:, 0]
+        if todo.numel() == 0:
+            return imgs.clone(), params
+        every = todo.numel() == B
+        x = self.denormalize(imgs if every else imgs[todo.to(imgs.device)])
+        x = x / 255.0
+        jit, blr = jitter[todo], blur[todo]
+        if bool(jit.any()):
+            rows = jit.nonzero()[:, 0]
+            part = x if bool(jit.all()) else x[rows.to(x.device)]
+            part = self._jitter(part.clamp(0.0, 1.0), params, todo[rows])
+            x = part if bool(jit.all()) else x.index_copy(
+                0, rows.to(x.device), part)
+        if bool(blr.any()):
+            ks = (self.kernel_size(H), self.kernel_size(W))
+            rows = blr.nonzero()[:, 0]
+            sigma = params['blur_sigma'][todo[rows]]
+            part = x if bool(blr.all()) else x[rows.to(x.device)]
+            part = gaussian_blur(part, ks, sigma)
+            x = part if bool(blr.all()) else x.index_copy(
+                0, rows.to(x.device), part)
+        x = self.normalize(x * 255.0)
+        if every:
+            return x, params
         out = imgs.clone()
-        if not todo:
-            return out, params
-        ks = (self.kernel_size(H), self.kernel_size(W))
-        rgb = self.denormalize(imgs[todo]) / 255.0
-        results = []
-        for i, b in enumerate(todo):  # loop over the batch only
-            img = rgb[i]
-            if jitter[b]:
-                img = self._jitter(img.clamp(0.0, 1.0), params, b)
-            if blur[b]:
-                sigma = float(params['blur_sigma'][b])
-                img = gaussian_blur(img, ks, sigma)
-            results.append(img)
-        out[todo] = self.normalize(torch.stack(results) * 255.0)
+        out[todo.to(imgs.device)] = x
         return out, params
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(color_jitter_p='
                 f'{self.color_jitter_p}, color_jitter_s={self.color_jitter_s},'
                 f' blur_p={self.blur_p}, blur_sigma={self.blur_sigma}, '
-                f'blur_kernel_ratio={self.blur_kernel_ratio})')
+                f'blur_kernel_ratio={self.blur_kernel_ratio}, '
+                f'draw={self.draw!r})')

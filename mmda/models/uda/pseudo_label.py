@@ -7,8 +7,12 @@ its ablation (Table 5.1):
 
 * ``'threshold_uniform'`` (DACS default, eq. 2.15): the fraction of pixels
   whose confidence ``max_c p_c`` is at least ``threshold`` (0.968), one
-  scalar per image (METHODS.md) -- or per batch with ``reduce='batch'``,
-  which is what the DACS/DAFormer code computes -- broadcast to all pixels;
+  scalar for the whole **batch** (``reduce='batch'``, default: thesis
+  §5.2.1 "rather than on whole batches, like we are doing now"; the DACS
+  code's ``unlabeled_weight`` in ``trainUDA.py`` and DAFormer's
+  ``pseudo_weight`` in ``mmseg/models/uda/dacs.py`` agree) -- or one
+  scalar per image with ``reduce='image'`` (the ablation the thesis
+  suggests) -- broadcast to all pixels;
 * ``'threshold'`` (eq. 2.14): per pixel 1 if the confidence passes the
   threshold, else 0;
 * ``'sigmoid'`` (eq. 2.13): the iteration-dependent ramp-up
@@ -19,15 +23,51 @@ its ablation (Table 5.1):
 All weights are multiplied by ``scale`` (the thesis' ``lambda_u0``, 1).
 """
 import math
-from typing import Optional, Tuple
+from contextlib import contextmanager
+from typing import Iterator, Optional, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from .dist_align import DistributionAlignment  # noqa: F401 (re-export)
 
 PSEUDO_WEIGHT_MODES = ('threshold_uniform', 'threshold', 'sigmoid', 'none')
+TEACHER_BN_MODES = ('batch', 'running')
+
+
+@contextmanager
+def bn_batch_statistics(module: nn.Module) -> Iterator[nn.Module]:
+    """Let every BatchNorm layer of ``module`` normalise with the statistics
+    of the current batch, without touching its buffers.
+
+    This is how the DACS and DAFormer teachers make pseudo-labels: their EMA
+    model runs in *train* mode (DACS ``trainUDA.py``: ``ema_model.train()``;
+    DAFormer ``mmseg/models/uda/dacs.py`` only switches dropout off), so its
+    BatchNorm layers use the target batch's mean and (biased) variance. Here
+    only the BatchNorm layers change behaviour (dropout and every other layer
+    keep their mode), and ``running_mean``, ``running_var`` and
+    ``num_batches_tracked`` stay exactly as they were: inside the context a
+    layer has ``training=True, track_running_stats=False``, for which
+    PyTorch passes no running buffers to ``F.batch_norm``. The previous
+    flags are restored on exit, also after an exception.
+
+    Covers every subclass of ``torch.nn.modules.batchnorm._BatchNorm``
+    (``BatchNorm1d/2d/3d``, ``SyncBatchNorm``).
+    """
+    saved = []
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            saved.append((m, m.training, m.track_running_stats))
+            m.training = True
+            m.track_running_stats = False
+    try:
+        yield module
+    finally:
+        for m, training, track in saved:
+            m.training = training
+            m.track_running_stats = track
 
 
 def sigmoid_rampup(iteration: float, ramp_iters: float,
@@ -69,7 +109,7 @@ def pseudo_label_weight(probs: Tensor,
                         ramp_iters: int = 10000,
                         ramp_c: float = 5.0,
                         scale: float = 1.0,
-                        reduce: str = 'image') -> Tuple[Tensor, Tensor]:
+                        reduce: str = 'batch') -> Tuple[Tensor, Tensor]:
     """Hard pseudo-labels and per-pixel loss weights from softmax maps.
 
     Args:
@@ -85,9 +125,10 @@ def pseudo_label_weight(probs: Tensor,
         ramp_iters (int): ``k_max`` of the sigmoid ramp (thesis: 10000).
         ramp_c (float): slope ``c`` of the sigmoid ramp (thesis: 5).
         scale (float): ``lambda_u0`` multiplying every weight (thesis: 1).
-        reduce (str): for ``'threshold_uniform'``: ``'image'`` (one weight
-            per image, METHODS.md) or ``'batch'`` (one weight for the whole
-            batch, as in the DACS code).
+        reduce (str): for ``'threshold_uniform'``: ``'batch'`` (default:
+            one weight for the whole batch, thesis §5.2.1 and the DACS /
+            DAFormer code) or ``'image'`` (one weight per image, an
+            ablation).
 
     Returns:
         tuple[Tensor, Tensor]: pseudo-label (B, H, W) long and weight
