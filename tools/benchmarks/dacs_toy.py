@@ -12,6 +12,12 @@ model, optimiser, schedule, batch size and source pipeline
 * ``dacs_tau`` (target only, not run by default): the thesis' default
   weight, the share of pixels with teacher confidence >= 0.968 per batch
   (eq. 2.15; ``configs/dacs/toy_dacs_threshold_uniform.py``);
+* ``dacs_da`` (not run by default): ``dacs`` with the distribution
+  alignment of the teacher probabilities of the thesis' ablation (§2.5.6,
+  §5.2.2, Table 5.2; there with IntraMix, here with DACS' InterMix), the
+  desired distribution ``p(y)`` being the class frequencies of the
+  variant's labelled *source* training images (the toy's domains share
+  the layout distribution, so no target label is used);
 * ``oracle``: the same model trained on the *target* training labels.
 
 All are evaluated on the target val split; the table reports, per variant,
@@ -47,14 +53,14 @@ from tools.benchmarks import harness  # noqa: E402
 CONFIGS = dict(
     target=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs.py'),
     night=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs_night.py'))
-METHODS = ('source_only', 'dacs', 'oracle', 'dacs_tau')
+METHODS = ('source_only', 'dacs', 'oracle', 'dacs_tau', 'dacs_da')
 DEFAULT_METHODS = ('source_only', 'dacs', 'oracle')
 #: rows trained from another config than CONFIGS[target]
 ROW_CONFIGS = dict(dacs_tau=dict(target=osp.join(
     ROOT, 'configs', 'dacs', 'toy_dacs_threshold_uniform.py')))
 LABELS = dict(source_only='source-only', dacs='DACS', oracle='oracle',
-              dacs_tau='DACS (τ-weight)')
-DACS_ROWS = ('dacs', 'dacs_tau')
+              dacs_tau='DACS (τ-weight)', dacs_da='DACS + dist. align')
+DACS_ROWS = ('dacs', 'dacs_tau', 'dacs_da')
 
 
 def make_cfg(method: str, seed: int, target: str, work_dir: str,
@@ -90,6 +96,14 @@ def make_cfg(method: str, seed: int, target: str, work_dir: str,
         ds = cfg.train_dataloader.dataset
         tgt = copy.deepcopy(ds.target)
         ds.source = dict(tgt, pipeline=copy.deepcopy(ds.source.pipeline))
+    if method == 'dacs_da':
+        src = copy.deepcopy(cfg.train_dataloader.dataset.source)
+        src.update(knobs or {})
+        cfg.model.dist_align = dict(
+            type='DistributionAlignment',
+            num_classes=int(cfg.model.segmentor.decode_head.num_classes),
+            momentum=0.99, stat='hard',
+            target_dist=source_class_distribution(src))
     if method in DACS_ROWS and diagnose:
         cfg.custom_hooks.append(dict(
             type='PseudoLabelDiagnosticHook',
@@ -100,6 +114,24 @@ def make_cfg(method: str, seed: int, target: str, work_dir: str,
             num_images=48, interval=max(cfg.train_cfg.max_iters // 12, 1)))
     harness.apply_variant(cfg, knobs or {})
     return cfg
+
+
+def source_class_distribution(dataset: dict, num_classes: int = 19) -> list:
+    """Pixel frequencies of the train ids in the labels of a toy dataset
+    config (its label files; generated on first use)."""
+    import numpy as np
+    from PIL import Image
+
+    from mmda.datasets.toy import ToySegDataset
+    kw = {k: v for k, v in dataset.items()
+          if k not in ('type', 'pipeline')}
+    ds = ToySegDataset(pipeline=[], **kw)
+    counts = np.zeros(256, np.int64)
+    for i in range(len(ds)):
+        lbl = np.asarray(Image.open(ds.get_data_info(i)['seg_map_path']))
+        counts += np.bincount(lbl.ravel(), minlength=256)
+    counts = counts[:num_classes].astype(np.float64)
+    return [round(float(v), 5) for v in counts / counts.sum()]
 
 
 def run_one(cfg) -> float:
