@@ -166,8 +166,36 @@ def format_table(summary: dict, target: str, seeds: int) -> str:
     return '\n'.join(lines)
 
 
-def report(records: List[dict], variants, methods, target: str) -> str:
-    """Sweep table + per-variant per-class tables and collapse check."""
+def diagnostic_tables(path: str, every: int = 2) -> List[str]:
+    """Markdown lines: the pseudo-label diagnostic of one DACS run (recall
+    of the pseudo-labels per true class, teacher confidence, where the
+    errors go at the end)."""
+    from mmda.engine.hooks.pseudo_label_diagnostic_hook import (
+        diagnostic_table, load_diagnostic)
+    recs = load_diagnostic(path)
+    last = recs[-1]
+    lines = ['Pseudo-label recall (%) per true class over training:', '',
+             diagnostic_table(recs, 'recall', every=every), '',
+             'Teacher confidence (mean max softmax) per true class:', '',
+             diagnostic_table(recs, 'conf', every=every), '',
+             f'At iteration {last["iter"]} (pseudo-label accuracy '
+             f'{last["acc"]:.1f}%), where the pixels of each class go:', '']
+    for c, r in last['per_class'].items():
+        if 'recall' in r:
+            to = ', '.join(f'{k} {v:.0f}%' for k, v in r['to'].items())
+            lines.append(f'- {c}: right {r["recall"]:.0f}%, precision '
+                         f'{r.get("precision", float("nan")):.0f}%, '
+                         f'share of pseudo-labels {r["share"]:.1f}% '
+                         f'(true {100 * r["pixels"] / max(1, sum(x["pixels"] for x in last["per_class"].values())):.1f}%); '
+                         f'errors to {to or "-"}')
+    return lines
+
+
+def report(records: List[dict], variants, methods, target: str,
+           work_dir: str = None) -> str:
+    """Sweep table + per-variant per-class tables and collapse check (and
+    the pseudo-label diagnostic of the first seed's DACS runs found in
+    ``work_dir``)."""
     names = [v for v, _ in variants]
     summary = harness.summarise(records)
     n = max([s['n'] for d in summary.values() for s in d.values()] or [0])
@@ -191,6 +219,19 @@ def report(records: List[dict], variants, methods, target: str) -> str:
                 lines += ['', f'Classes above 15 IoU under source-only that '
                           f'{LABELS[m]} drives below 5: '
                           f'{", ".join(bad) if bad else "none"}']
+        if work_dir is None:
+            continue
+        for m in DACS_ROWS:
+            seeds = sorted(r['seed'] for r in records
+                           if r['variant'] == v and r['row'] == m)
+            if not seeds:
+                continue
+            tag = f'{m}_seed{seeds[0]}' if v == 'calibrated' else \
+                f'{v}/{m}_seed{seeds[0]}'
+            path = osp.join(work_dir, tag, 'pseudo_label_diagnostic.jsonl')
+            if osp.isfile(path):
+                lines += ['', f'{LABELS[m]}, {v}, seed {seeds[0]}:', ''] + \
+                    diagnostic_tables(path)
     return '\n'.join(lines)
 
 
@@ -244,7 +285,8 @@ def main(argv=None) -> int:
                                      seed=seeds, row=args.methods,
                                      variant=[v for v, _ in variants])
                if r['iters'] == lengths[r['row']]]
-    text = report(records, variants, args.methods, args.target)
+    text = report(records, variants, args.methods, args.target,
+                  args.work_dir)
     print(text)
     summary = harness.summarise(records)
     for v, row in summary.items():
