@@ -198,3 +198,22 @@ def test_tables_gap_and_collapse():
     dacs = _load('dacs_toy')
     text = dacs.report(recs, [('v', {})], list(dacs.METHODS), 'target')
     assert 'DACS drives below 5: road' in text
+
+
+def test_dacs_rows_thesis_weight_and_distribution_alignment(tmp_path):
+    dacs = _load('dacs_toy')
+    tau = dacs.make_cfg('dacs_tau', 0, 'target', str(tmp_path), iters=5)
+    assert tau.model.pseudo_label.mode == 'threshold_uniform'
+    assert tau.model.pseudo_label.threshold == 0.968
+    with pytest.raises(ValueError, match='no config for target'):
+        dacs.make_cfg('dacs_tau', 0, 'night', str(tmp_path))
+    da = dacs.make_cfg('dacs_da', 0, 'target', str(tmp_path), iters=5,
+                       diagnose=True)
+    dist = da.model.dist_align.target_dist
+    assert len(dist) == 19 and sum(dist) == pytest.approx(1, abs=1e-3)
+    from mmda.datasets.toy import TOY_CLASSES
+    assert all((v > 0) == (i in TOY_CLASSES) for i, v in enumerate(dist))
+    assert dist[0] > 0.1  # road is a large class of the toy
+    assert da.model.pseudo_label.mode == 'none'  # otherwise the toy's DACS
+    hooks = [h['type'] for h in da.custom_hooks]
+    assert 'PseudoLabelDiagnosticHook' in hooks and 'EMATeacherHook' in hooks

@@ -106,6 +106,12 @@ def test_hook_records_per_class_figures_and_leaves_the_model_alone(
     table = diagnostic_table(recs, 'recall')
     assert table.splitlines()[0] == '| class | it 0 | it 2 |'
     assert any(line.startswith('| road |') for line in table.splitlines())
+    # the DACS toy benchmark's report of such a file
+    from tools.benchmarks import dacs_toy
+    lines = dacs_toy.diagnostic_tables(
+        osp.join(str(tmp_path), 'pseudo_label_diagnostic.jsonl'), every=1)
+    assert '| class | it 0 | it 2 |' in '\n'.join(lines)
+    assert any(line.startswith('- road: right ') for line in lines)
 
 
 def test_hook_checks_its_inputs(toy_root, tmp_path):

@@ -12,6 +12,12 @@ model, optimiser, schedule, batch size and source pipeline
 * ``dacs_tau`` (target only, not run by default): the thesis' default
   weight, the share of pixels with teacher confidence >= 0.968 per batch
   (eq. 2.15; ``configs/dacs/toy_dacs_threshold_uniform.py``);
+* ``dacs_da`` (not run by default): ``dacs`` with the distribution
+  alignment of the teacher probabilities of the thesis' ablation (§2.5.6,
+  §5.2.2, Table 5.2; there with IntraMix, here with DACS' InterMix), the
+  desired distribution ``p(y)`` being the class frequencies of the
+  variant's labelled *source* training images (the toy's domains share
+  the layout distribution, so no target label is used);
 * ``oracle``: the same model trained on the *target* training labels.
 
 All are evaluated on the target val split; the table reports, per variant,
@@ -47,14 +53,14 @@ from tools.benchmarks import harness  # noqa: E402
 CONFIGS = dict(
     target=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs.py'),
     night=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs_night.py'))
-METHODS = ('source_only', 'dacs', 'oracle', 'dacs_tau')
+METHODS = ('source_only', 'dacs', 'oracle', 'dacs_tau', 'dacs_da')
 DEFAULT_METHODS = ('source_only', 'dacs', 'oracle')
 #: rows trained from another config than CONFIGS[target]
 ROW_CONFIGS = dict(dacs_tau=dict(target=osp.join(
     ROOT, 'configs', 'dacs', 'toy_dacs_threshold_uniform.py')))
 LABELS = dict(source_only='source-only', dacs='DACS', oracle='oracle',
-              dacs_tau='DACS (τ-weight)')
-DACS_ROWS = ('dacs', 'dacs_tau')
+              dacs_tau='DACS (τ-weight)', dacs_da='DACS + dist. align')
+DACS_ROWS = ('dacs', 'dacs_tau', 'dacs_da')
 
 
 def make_cfg(method: str, seed: int, target: str, work_dir: str,
@@ -90,6 +96,14 @@ def make_cfg(method: str, seed: int, target: str, work_dir: str,
         ds = cfg.train_dataloader.dataset
         tgt = copy.deepcopy(ds.target)
         ds.source = dict(tgt, pipeline=copy.deepcopy(ds.source.pipeline))
+    if method == 'dacs_da':
+        src = copy.deepcopy(cfg.train_dataloader.dataset.source)
+        src.update(knobs or {})
+        cfg.model.dist_align = dict(
+            type='DistributionAlignment',
+            num_classes=int(cfg.model.segmentor.decode_head.num_classes),
+            momentum=0.99, stat='hard',
+            target_dist=source_class_distribution(src))
     if method in DACS_ROWS and diagnose:
         cfg.custom_hooks.append(dict(
             type='PseudoLabelDiagnosticHook',
@@ -100,6 +114,24 @@ def make_cfg(method: str, seed: int, target: str, work_dir: str,
             num_images=48, interval=max(cfg.train_cfg.max_iters // 12, 1)))
     harness.apply_variant(cfg, knobs or {})
     return cfg
+
+
+def source_class_distribution(dataset: dict, num_classes: int = 19) -> list:
+    """Pixel frequencies of the train ids in the labels of a toy dataset
+    config (its label files; generated on first use)."""
+    import numpy as np
+    from PIL import Image
+
+    from mmda.datasets.toy import ToySegDataset
+    kw = {k: v for k, v in dataset.items()
+          if k not in ('type', 'pipeline')}
+    ds = ToySegDataset(pipeline=[], **kw)
+    counts = np.zeros(256, np.int64)
+    for i in range(len(ds)):
+        lbl = np.asarray(Image.open(ds.get_data_info(i)['seg_map_path']))
+        counts += np.bincount(lbl.ravel(), minlength=256)
+    counts = counts[:num_classes].astype(np.float64)
+    return [round(float(v), 5) for v in counts / counts.sum()]
 
 
 def run_one(cfg) -> float:
@@ -134,8 +166,36 @@ def format_table(summary: dict, target: str, seeds: int) -> str:
     return '\n'.join(lines)
 
 
-def report(records: List[dict], variants, methods, target: str) -> str:
-    """Sweep table + per-variant per-class tables and collapse check."""
+def diagnostic_tables(path: str, every: int = 2) -> List[str]:
+    """Markdown lines: the pseudo-label diagnostic of one DACS run (recall
+    of the pseudo-labels per true class, teacher confidence, where the
+    errors go at the end)."""
+    from mmda.engine.hooks.pseudo_label_diagnostic_hook import (
+        diagnostic_table, load_diagnostic)
+    recs = load_diagnostic(path)
+    last = recs[-1]
+    lines = ['Pseudo-label recall (%) per true class over training:', '',
+             diagnostic_table(recs, 'recall', every=every), '',
+             'Teacher confidence (mean max softmax) per true class:', '',
+             diagnostic_table(recs, 'conf', every=every), '',
+             f'At iteration {last["iter"]} (pseudo-label accuracy '
+             f'{last["acc"]:.1f}%), where the pixels of each class go:', '']
+    for c, r in last['per_class'].items():
+        if 'recall' in r:
+            to = ', '.join(f'{k} {v:.0f}%' for k, v in r['to'].items())
+            lines.append(f'- {c}: right {r["recall"]:.0f}%, precision '
+                         f'{r.get("precision", float("nan")):.0f}%, '
+                         f'share of pseudo-labels {r["share"]:.1f}% '
+                         f'(true {100 * r["pixels"] / max(1, sum(x["pixels"] for x in last["per_class"].values())):.1f}%); '
+                         f'errors to {to or "-"}')
+    return lines
+
+
+def report(records: List[dict], variants, methods, target: str,
+           work_dir: str = None) -> str:
+    """Sweep table + per-variant per-class tables and collapse check (and
+    the pseudo-label diagnostic of the first seed's DACS runs found in
+    ``work_dir``)."""
     names = [v for v, _ in variants]
     summary = harness.summarise(records)
     n = max([s['n'] for d in summary.values() for s in d.values()] or [0])
@@ -159,6 +219,19 @@ def report(records: List[dict], variants, methods, target: str) -> str:
                 lines += ['', f'Classes above 15 IoU under source-only that '
                           f'{LABELS[m]} drives below 5: '
                           f'{", ".join(bad) if bad else "none"}']
+        if work_dir is None:
+            continue
+        for m in DACS_ROWS:
+            seeds = sorted(r['seed'] for r in records
+                           if r['variant'] == v and r['row'] == m)
+            if not seeds:
+                continue
+            tag = f'{m}_seed{seeds[0]}' if v == 'calibrated' else \
+                f'{v}/{m}_seed{seeds[0]}'
+            path = osp.join(work_dir, tag, 'pseudo_label_diagnostic.jsonl')
+            if osp.isfile(path):
+                lines += ['', f'{LABELS[m]}, {v}, seed {seeds[0]}:', ''] + \
+                    diagnostic_tables(path)
     return '\n'.join(lines)
 
 
@@ -212,7 +285,8 @@ def main(argv=None) -> int:
                                      seed=seeds, row=args.methods,
                                      variant=[v for v, _ in variants])
                if r['iters'] == lengths[r['row']]]
-    text = report(records, variants, args.methods, args.target)
+    text = report(records, variants, args.methods, args.target,
+                  args.work_dir)
     print(text)
     summary = harness.summarise(records)
     for v, row in summary.items():

@@ -382,7 +382,8 @@ def run_grid(log: ResultLog, bench: str, variants: List[Tuple[str, dict]],
                 rec = dict(ident, knobs=knobs, **res)
                 log.add(rec)
                 main = {k: v for k, v in res.items()
-                        if k.endswith('mIoU') and isinstance(v, float)}
+                        if isinstance(v, float) and
+                        (k.endswith('mIoU') or k in ('day', 'night'))}
                 say(f'[{bench}] {vname} seed {seed} {row}: ' + ', '.join(
                     f'{k} {v:.2f}' for k, v in main.items()) +
                     f' ({time.time() - t0:.0f} s)')
