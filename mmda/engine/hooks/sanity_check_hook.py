@@ -21,17 +21,13 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from mmda.models.utils import unwrap as _unwrap
 from mmda.registry import HOOKS
 
 
 class InputError(ValueError):
     """A dataset sample or a config value that the method cannot use."""
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 def model_num_classes(model: nn.Module) -> Optional[int]:
