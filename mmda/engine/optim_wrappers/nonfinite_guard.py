@@ -21,6 +21,8 @@ BatchNorm running-statistics update of a skipped step's forward. Every entry
 point (``tools/train.py``, ``tools/demo.py``, the benchmarks,
 ``Runner.from_cfg``) therefore trains with the same guards.
 """
+import weakref
+
 import torch
 import torch.distributed as dist
 from mmengine.logging import print_log
@@ -141,6 +143,21 @@ _GUARDED_CLASSES = {
 }
 
 
+def _counted_step(wrapper):
+    """``wrapper.step`` counting ``_global_step`` as mmengine's param
+    schedulers' ``with_counter`` does (weak reference: no cycle)."""
+    ref = weakref.ref(wrapper)
+    func = type(wrapper).step
+
+    def step(*args, **kwargs):
+        instance = ref()
+        instance._global_step += 1
+        return func(instance, *args, **kwargs)
+
+    step._with_counter = True
+    return step
+
+
 def guard_optim_wrapper(optim_wrapper, max_consecutive: int = 10) -> list:
     """Turn built ``OptimWrapper`` / ``AmpOptimWrapper`` instances (also the
     members of an ``OptimWrapperDict``) into their guarded versions in place;
@@ -168,6 +185,12 @@ def guard_optim_wrapper(optim_wrapper, max_consecutive: int = 10) -> list:
             continue
         w.__class__ = target
         w._init_guard(max_consecutive)
+        if 'step' in vars(w):
+            # mmengine's param schedulers (built before the hooks run) wrap
+            # the instance's ``step`` into a step counter bound to the
+            # unguarded class: count the guarded ``step`` instead
+            del w.step
+            w.step = _counted_step(w)
         guarded.append(name)
     return guarded
 
