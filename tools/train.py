@@ -10,10 +10,10 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 
-from mmda.utils.launch import prepare_cfg_for_device, setup_cpu_distributed  # noqa: E402
+from mmda.utils.launch import setup_cpu_distributed  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a segmentor (mmda)')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -48,15 +48,38 @@ def parse_args():
     # will pass the `--local-rank` parameter to `tools/train.py` instead
     # of `--local_rank`.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
-def main():
-    args = parse_args()
+_AMP = {'OptimWrapper': 'AmpOptimWrapper',
+        'GuardedOptimWrapper': 'GuardedAmpOptimWrapper'}
 
+
+def enable_amp(cfg) -> None:
+    """``--amp``: every optim wrapper of the config (one, or one per network)
+    becomes an ``AmpOptimWrapper`` with dynamic loss scaling."""
+    ow = cfg.optim_wrapper
+    wrappers = [ow] if 'optimizer' in ow else [
+        v for v in ow.values() if isinstance(v, dict) and 'optimizer' in v]
+    for w in wrappers:
+        t = w.get('type', 'OptimWrapper')
+        if t in _AMP.values():
+            print_log('AMP training is already enabled in your config.',
+                      logger='current', level=logging.WARNING)
+            continue
+        if t not in _AMP:
+            raise ValueError(
+                f'--amp supports the optim wrapper types {list(_AMP)}, got '
+                f'{t!r} in the config')
+        w['type'] = _AMP[t]
+        w.setdefault('loss_scale', 'dynamic')
+
+
+def build_train_runner(args):
+    """The runner of ``tools/train.py`` (config, CLI options, resume)."""
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=False)
 
@@ -76,23 +99,7 @@ def main():
 
     # enable automatic-mixed-precision training
     if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper in ('AmpOptimWrapper', 'GuardedAmpOptimWrapper'):
-            print_log(
-                'AMP training is already enabled in your config.',
-                logger='current',
-                level=logging.WARNING)
-        elif 'optimizer' not in cfg.optim_wrapper:  # one wrapper per network
-            for v in cfg.optim_wrapper.values():
-                if isinstance(v, dict) and 'optimizer' in v:
-                    v['type'] = 'AmpOptimWrapper'
-                    v.setdefault('loss_scale', 'dynamic')
-        else:
-            assert optim_wrapper == 'OptimWrapper', (
-                '`--amp` is only supported when the optimizer wrapper type is '
-                f'`OptimWrapper` but got {optim_wrapper}.')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
+        enable_amp(cfg)
 
     # resume training
     if args.resume is not None:
@@ -109,16 +116,9 @@ def main():
         from mmda.utils.checkpoint import check_checkpoint_file
         check_checkpoint_file(cfg.load_from)
 
-    from mmda.engine.optim_wrappers.nonfinite_guard import apply_nonfinite_guard
-    apply_nonfinite_guard(cfg)
-    # label/class-count checks with errors naming the file (sanity_check=False
-    # in a config turns them off)
-    if cfg.get('sanity_check', True):
-        hooks = list(cfg.get('custom_hooks', None) or [])
-        if not any(h.get('type') == 'SanityCheckHook' for h in hooks):
-            hooks.append(dict(type='SanityCheckHook'))
-        cfg.custom_hooks = hooks
-    prepare_cfg_for_device(cfg)
+    # Everything else a run needs (the non-finite guard, SanityCheckHook,
+    # ...) is in the config (configs/_base_/default_runtime.py), so that
+    # tools/demo.py, the benchmarks and Runner.from_cfg train the same way.
     if args.launcher != 'none':
         setup_cpu_distributed(cfg)
     from mmda.utils.threads import configure_torch_threads
@@ -126,9 +126,11 @@ def main():
               logger='current')
 
     from mmda.engine.runner import build_runner
-    runner = build_runner(cfg)
+    return build_runner(cfg)
 
-    # start training
+
+def main():
+    runner = build_train_runner(parse_args())
     runner.train()
 
 

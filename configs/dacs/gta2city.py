@@ -16,3 +16,5 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=2.5e-4, momentum=0.9, weight_decay=5e-4),
     paramwise_cfg=dict(custom_keys={'student.decode_head': dict(lr_mult=10.0)}),
     clip_grad=None)
+# checkpoint every validation of schedule_250k (the hooks are in default_runtime)
+default_hooks = dict(checkpoint=dict(interval=10000))

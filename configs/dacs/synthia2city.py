@@ -17,3 +17,5 @@ optim_wrapper = dict(
     clip_grad=None)
 val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
 test_evaluator = val_evaluator
+# checkpoint every validation of schedule_250k (the hooks are in default_runtime)
+default_hooks = dict(checkpoint=dict(interval=10000))

@@ -43,6 +43,9 @@ def setup_cpu_distributed(cfg: Config) -> None:
             node_list = os.environ['SLURM_NODELIST']
             os.environ['MASTER_ADDR'] = subprocess.getoutput(
                 f'scontrol show hostname {node_list} | head -n1')
+    # default_runtime.py says nccl (GPU machines); without CUDA use gloo, and
+    # say so in the config the runner logs
+    prepare_cfg_for_device(cfg)
     if not dist.is_initialized():
         backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
         dist.init_process_group(backend=backend)

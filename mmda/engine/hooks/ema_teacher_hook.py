@@ -15,9 +15,9 @@ from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmda.models.uda.ema import ema_update
+from mmda.models.utils import unwrap
 from mmda.registry import HOOKS
 
 
@@ -57,8 +57,7 @@ class EMATeacherHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
+        return unwrap(runner.model)
 
     def _check_model(self, model) -> None:
         name = type(model).__name__

@@ -22,10 +22,10 @@ from typing import List, Optional
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from torch.nn.modules.batchnorm import _NormBase
 
+from mmda.models.utils import unwrap
 from mmda.registry import HOOKS
 
 
@@ -77,8 +77,7 @@ class NormStatsGuardHook(Hook):
         self.restored = 0
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
+        model = unwrap(runner.model)
         self._buffers = norm_stat_buffers(model)
         self._snapshot = [b.detach().clone() for b in self._buffers]
 

@@ -21,8 +21,8 @@ from typing import List, Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from mmda.models.utils import unwrap
 from mmda.registry import HOOKS
 
 RAMP_MODES = ('linear', 'cosine', 'sigmoid', 'constant')
@@ -178,8 +178,7 @@ class ConfidenceRampHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
+        return unwrap(runner.model)
 
     @staticmethod
     def _max_iters(runner) -> Optional[int]:

@@ -12,26 +12,22 @@ Without these checks an out-of-range id ends in torch's
 ``IndexError: Target 30 is out of bounds`` (no file named), and a size
 mismatch in a broadcasting error in the mixing code.
 
-Usage (config)::
-
-    custom_hooks = [dict(type='SanityCheckHook')]
+Declared for every run in ``configs/_base_/default_runtime.py``
+(``default_hooks.sanity_check``); ``sanity_check = False`` in a config (or
+``default_hooks = dict(sanity_check=dict(enabled=False))``) turns it off.
 """
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from mmda.models.utils import unwrap as _unwrap
 from mmda.registry import HOOKS
 
 
 class InputError(ValueError):
     """A dataset sample or a config value that the method cannot use."""
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 def model_num_classes(model: nn.Module) -> Optional[int]:
@@ -162,17 +158,30 @@ class SanityCheckHook(Hook):
             batch (vectorised; costs a ``unique`` per bad batch only).
             Defaults to True.
         ignore_index (int): the ignore label. Defaults to 255.
+        enabled (bool, optional): False turns the checks off. Defaults to
+            the top-level config key ``sanity_check`` (True when absent);
+            the hook is declared in ``configs/_base_/default_runtime.py``.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, check_batches: bool = True,
-                 ignore_index: int = 255) -> None:
+                 ignore_index: int = 255,
+                 enabled: Optional[bool] = None) -> None:
         self.check_batches = check_batches
         self.ignore_index = ignore_index
+        self.enabled = enabled
         self._num_classes: Optional[int] = None
 
+    def before_run(self, runner) -> None:
+        if self.enabled is None:
+            cfg = getattr(runner, 'cfg', None)
+            self.enabled = bool(cfg.get('sanity_check', True)) \
+                if cfg is not None else True
+
     def before_train(self, runner) -> None:
+        if self.enabled is False:
+            return
         self._num_classes = model_num_classes(runner.model)
         classes = None
         try:
@@ -183,7 +192,8 @@ class SanityCheckHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        if self.check_batches and data_batch is not None:
+        if self.enabled is not False and self.check_batches and \
+                data_batch is not None:
             check_batch(data_batch, self._num_classes, self.ignore_index)
 
 

@@ -2,8 +2,8 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from mmda.models.utils import unwrap
 from mmda.registry import HOOKS
 from mmda.visualization.uda_panel import make_uda_panel
 
@@ -47,8 +47,7 @@ class UDAVisualizationHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model
-        model = model.module if is_model_wrapper(model) else model
+        model = unwrap(runner.model)
         if not hasattr(model, 'vis_requested'):
             raise TypeError(
                 'UDAVisualizationHook needs a model derived from '

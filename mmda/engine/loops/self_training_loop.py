@@ -57,11 +57,11 @@ from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.dist import (all_gather_object, barrier, broadcast_object_list,
                            get_dist_info, is_main_process)
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner.base_loop import BaseLoop
 from mmengine.runner.utils import set_random_seed
 from torch.utils.data import DataLoader, Subset
 
+from mmda.models.utils import unwrap
 from mmda.registry import DATASETS, LOOPS
 from .sie_pseudo_labels import (_normalize_groups, image_class_statistics,
                                 keep_mask, make_scale_invariant_examples,
@@ -551,7 +551,7 @@ class SelfTrainingLoop(BaseLoop):
 
     def _forward_losses(self, batch: dict) -> Dict[str, torch.Tensor]:
         model = self.runner.model
-        ori = model.module if is_model_wrapper(model) else model
+        ori = unwrap(model)
         with self.runner.optim_wrapper.optim_context(model):
             data = ori.data_preprocessor(batch, True)
             if isinstance(data, dict):
@@ -562,7 +562,7 @@ class SelfTrainingLoop(BaseLoop):
                     ex_batch: Optional[dict]) -> Dict[str, torch.Tensor]:
         """Source CE (+ example loss) back-propagated, then one step."""
         model = self.runner.model
-        ori = model.module if is_model_wrapper(model) else model
+        ori = unwrap(model)
         ow = self.runner.optim_wrapper
         sync_later = ex_batch is not None and hasattr(model, 'no_sync')
         log_vars: Dict[str, torch.Tensor] = {}

@@ -11,16 +11,22 @@ written are from good steps and stay intact.
 Under DDP the finiteness flag is all-reduced so every rank skips together
 (otherwise one rank would wait forever in the gradient all-reduce).
 
-``tools/train.py`` switches ``OptimWrapper``/``AmpOptimWrapper`` (also inside
-an ``OptimWrapperDict`` config) to these guarded versions; the count is set by
-the top-level config key ``max_nonfinite_steps`` (default 10, 0 disables the
-guard). It also adds :class:`~mmda.engine.hooks.NormStatsGuardHook`, which
-undoes the BatchNorm running-statistics update of a skipped step's forward.
+``configs/_base_/default_runtime.py`` declares
+:class:`~mmda.engine.hooks.NonFiniteGuardHook`, which turns the runner's
+``OptimWrapper``/``AmpOptimWrapper`` instances (also inside an
+``OptimWrapperDict``) into these guarded versions before the run (limit: the
+top-level config key ``max_nonfinite_steps``, default 10, 0 disables the
+guard), and :class:`~mmda.engine.hooks.NormStatsGuardHook`, which undoes the
+BatchNorm running-statistics update of a skipped step's forward. Every entry
+point (``tools/train.py``, ``tools/demo.py``, the benchmarks,
+``Runner.from_cfg``) therefore trains with the same guards.
 """
+import weakref
+
 import torch
 import torch.distributed as dist
 from mmengine.logging import print_log
-from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from mmda.registry import OPTIM_WRAPPERS
 
@@ -62,8 +68,10 @@ class _GuardMixin:
         ok = _all_finite(bool(torch.isfinite(loss.detach()).all()))
         if not ok:
             self._bad_in_step = True
-            self._inner_count += 1  # keep accumulation bookkeeping aligned
-            return
+            # counted like any backward pass (gradient accumulation), but
+            # nothing non-finite reaches the parameters' gradients
+            loss = loss.detach().new_zeros((), requires_grad=True)
+            kwargs.pop('inputs', None)
         super().backward(loss, **kwargs)
 
     def _skip_or_count(self, grads_ok: bool) -> bool:
@@ -129,6 +137,62 @@ _GUARDED = {
     'OptimWrapper': 'GuardedOptimWrapper',
     'AmpOptimWrapper': 'GuardedAmpOptimWrapper',
 }
+_GUARDED_CLASSES = {
+    OptimWrapper: GuardedOptimWrapper,
+    AmpOptimWrapper: GuardedAmpOptimWrapper,
+}
+
+
+def _counted_step(wrapper):
+    """``wrapper.step`` counting ``_global_step`` as mmengine's param
+    schedulers' ``with_counter`` does (weak reference: no cycle)."""
+    ref = weakref.ref(wrapper)
+    func = type(wrapper).step
+
+    def step(*args, **kwargs):
+        instance = ref()
+        instance._global_step += 1
+        return func(instance, *args, **kwargs)
+
+    step._with_counter = True
+    return step
+
+
+def guard_optim_wrapper(optim_wrapper, max_consecutive: int = 10) -> list:
+    """Turn built ``OptimWrapper`` / ``AmpOptimWrapper`` instances (also the
+    members of an ``OptimWrapperDict``) into their guarded versions in place;
+    their optimizer, loss scaler and counters are kept. Wrappers that are
+    already guarded keep their limit; other wrapper types are left as they
+    are (a warning names them).
+
+    Returns:
+        list[str]: the names of the wrappers that are guarded now.
+    """
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        named = list(optim_wrapper.items())
+    else:
+        named = [('optim_wrapper', optim_wrapper)]
+    guarded = []
+    for name, w in named:
+        if isinstance(w, _GuardMixin):
+            guarded.append(name)
+            continue
+        target = _GUARDED_CLASSES.get(type(w))
+        if target is None:
+            print_log(f'non-finite guard: {name} is a {type(w).__name__}, '
+                      'not an OptimWrapper/AmpOptimWrapper; it is not '
+                      'guarded', logger='current', level=30)
+            continue
+        w.__class__ = target
+        w._init_guard(max_consecutive)
+        if 'step' in vars(w):
+            # mmengine's param schedulers (built before the hooks run) wrap
+            # the instance's ``step`` into a step counter bound to the
+            # unguarded class: count the guarded ``step`` instead
+            del w.step
+            w.step = _counted_step(w)
+        guarded.append(name)
+    return guarded
 
 
 def apply_nonfinite_guard(cfg) -> None:

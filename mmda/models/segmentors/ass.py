@@ -39,13 +39,13 @@ wrapped separately; every forward whose gradients must be synchronised goes
 through the wrapper.
 """
 from collections import OrderedDict
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapper
 from mmseg.models.utils import resize
 from mmseg.utils import SampleList
 from torch import Tensor
@@ -53,28 +53,12 @@ from torch import Tensor
 from mmda.registry import MODELS
 from ..discriminators.output_space import output_space_adversarial_loss
 from ..discriminators.semantic import check_labels, downsample_labels
-from .base_uda import BaseUDASegmentor, unwrap
+from ..utils import frozen, unwrap
+from .base_uda import BaseUDASegmentor
 
 STUDENT = 'student'
 GLOBAL_D = 'global_discriminator'
 SEMANTIC_D = 'semantic_discriminator'
-
-
-@contextmanager
-def frozen(module: Optional[nn.Module]):
-    """Temporarily set ``requires_grad=False`` on all parameters."""
-    if module is None:
-        yield
-        return
-    params = list(module.parameters())
-    flags = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, f in zip(params, flags):
-            p.requires_grad_(f)
 
 
 def _no_sync(module: nn.Module, skip: bool):
@@ -192,6 +176,13 @@ class ASS(BaseUDASegmentor):
                     f'the segmentor\'s {num_classes} classes')
         else:
             self.semantic_discriminator = None
+        keys = [STUDENT]
+        if self.global_discriminator is not None:
+            keys.append(GLOBAL_D)
+        if self.semantic_discriminator is not None:
+            keys.append(SEMANTIC_D)
+        # one optim wrapper per network (BaseUDASegmentor.train_step)
+        self.optim_wrapper_keys = tuple(keys)
 
     # ------------------------------------------------------------ helpers
     @property
@@ -270,40 +261,11 @@ class ASS(BaseUDASegmentor):
         return self.semantic_discriminator_module.loss(logits, classes,
                                                        domain)
 
-    @staticmethod
-    def _check_optim_wrapper(optim_wrapper, keys: List[str]
-                             ) -> Dict[str, OptimWrapper]:
-        if isinstance(optim_wrapper, OptimWrapperDict):
-            missing = [k for k in keys if k not in optim_wrapper]
-            if missing:
-                raise KeyError(
-                    f'ASS.train_step: optim_wrapper has no optimizer for '
-                    f'{missing}; build it with constructor='
-                    "'MultiOptimWrapperConstructor' and the keys "
-                    f'{keys} (got {list(optim_wrapper.keys())})')
-            return {k: optim_wrapper[k] for k in keys}
-        if isinstance(optim_wrapper, OptimWrapper) and keys == [STUDENT]:
-            return {STUDENT: optim_wrapper}
-        raise TypeError(
-            'ASS.train_step: with discriminators the optim_wrapper must be '
-            f'an OptimWrapperDict with the keys {keys}, got '
-            f'{type(optim_wrapper).__name__}')
-
     # ------------------------------------------------------------ training
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: Union[OptimWrapper, OptimWrapperDict]
-                   ) -> Dict[str, Tensor]:
-        """Update the segmentor, then ``D_g`` and ``D_s`` (one step each).
-
-        Returns:
-            dict[str, Tensor]: log variables.
-        """
-        keys = [STUDENT]
-        if self.global_discriminator is not None:
-            keys.append(GLOBAL_D)
-        if self.semantic_discriminator is not None:
-            keys.append(SEMANTIC_D)
-        wrappers = self._check_optim_wrapper(optim_wrapper, keys)
+    def preprocess(self, data: Union[dict, tuple, list]) -> dict:
+        """Pre-process the three halves of a
+        :class:`~mmda.datasets.SemiTargetUDADataset` batch: ``inputs`` (S),
+        ``labeled_inputs`` (T_L, if any) and ``target_inputs`` (T_U)."""
         if not isinstance(data, dict) or 'inputs' not in data:
             raise KeyError('ASS.train_step: expected a batch dict with the '
                            'source `inputs`/`data_samples` (use '
@@ -321,22 +283,35 @@ class ASS(BaseUDASegmentor):
                 'ASS.train_step: the global adaptation needs unlabelled '
                 'target images (`target_inputs` in the batch); use '
                 'SemiTargetUDADataset or remove global_discriminator')
+        out = dict(src=self.data_preprocessor(
+            dict(inputs=data['inputs'], data_samples=data['data_samples']),
+            True))
+        if has_tl:
+            out['tl'] = self.data_preprocessor(
+                dict(inputs=data['labeled_inputs'],
+                     data_samples=data['labeled_data_samples']), True)
+        if has_tu:
+            out['tu'] = self.data_preprocessor(
+                dict(inputs=data['target_inputs'],
+                     data_samples=data.get('target_data_samples')), True)
+        return out
+
+    def forward_train(self, data: dict,
+                      optim_wrapper: Union[OptimWrapper,
+                                           Dict[str, OptimWrapper]]
+                      ) -> Dict[str, Tensor]:
+        """Update the segmentor, then ``D_g`` and ``D_s`` (one step each,
+        each through its own optim wrapper).
+
+        Returns:
+            dict[str, Tensor]: log variables.
+        """
+        wrappers = optim_wrapper if isinstance(optim_wrapper, dict) else \
+            {STUDENT: optim_wrapper}
+        src, tl, tu = data['src'], data.get('tl'), data.get('tu')
+        has_tl = tl is not None
 
         ow_s = wrappers[STUDENT]
-        self._n_backward = 0
-        with ow_s.optim_context(self.student):
-            src = self.data_preprocessor(
-                dict(inputs=data['inputs'],
-                     data_samples=data['data_samples']), True)
-            tl = self.data_preprocessor(
-                dict(inputs=data['labeled_inputs'],
-                     data_samples=data['labeled_data_samples']),
-                True) if has_tl else None
-            tu = self.data_preprocessor(
-                dict(inputs=data['target_inputs'],
-                     data_samples=data.get('target_data_samples')),
-                True) if has_tu else None
-
         # 'loss' = the segmentor objective of eq. 9 (the discriminator losses
         # are logged as gd.* / sd.*).
         log_vars: Dict[str, Tensor] = OrderedDict(loss=torch.zeros(()))
@@ -353,7 +328,7 @@ class ASS(BaseUDASegmentor):
                          'ASS: labelled target labels (labeled_data_samples)')
 
         # ---- 1. segmentor (eq. 9); discriminators frozen ------------------
-        with ow_s.optim_context(self.student), frozen(d_g), frozen(d_s):
+        with ow_s.optim_context(self.student), frozen([d_g, d_s]):
             with _no_sync(self.student, skip=has_tl):
                 logits_s, feats_s = self.forward_student(x_s, samples_s)
                 losses = self.seg_loss(logits_s, samples_s, 'src.')
@@ -418,5 +393,4 @@ class ASS(BaseUDASegmentor):
             log_vars['sd.loss_src'] = l_src.detach()
             log_vars['sd.loss_tgt'] = l_tgt.detach()
 
-        self.uda_iter += 1
         return log_vars

@@ -10,18 +10,13 @@ import torch
 import torch.nn as nn
 from mmengine.config import ConfigDict
 from mmengine.dist import get_rank
-from mmengine.model import is_model_wrapper
-from mmengine.optim import OptimWrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
 from mmda.registry import MODELS
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The module inside a (DDP) model wrapper, or the module itself."""
-    return module.module if is_model_wrapper(module) else module
+from ..utils import UpdateTracker, check_optim_wrapper, unwrap  # noqa: F401
 
 
 @MODELS.register_module()
@@ -133,7 +128,7 @@ class BaseUDASegmentor(BaseSegmentor):
         self.vis_requested = False
         self.vis_data: Optional[Dict[str, Tensor]] = None
         self._generators: Dict[str, torch.Generator] = {}
-        self._n_backward = 0
+        self._updates = UpdateTracker()
 
     # ------------------------------------------------------------- modules
     @property
@@ -235,30 +230,31 @@ class BaseUDASegmentor(BaseSegmentor):
         with ctx:
             yield
 
-    def backward(self, loss: Tensor, optim_wrapper: OptimWrapper) -> None:
-        """Back-propagate one of several losses of a training step.
+    def backward(self, loss: Tensor, optim_wrapper: OptimWrapper,
+                 **kwargs) -> None:
+        """Back-propagate one of the losses of ``optim_wrapper``'s network.
 
-        ``OptimWrapper.backward`` counts every call as one update of its
-        gradient-accumulation counter; several backward passes make a single
-        update here, so the count is corrected and re-added once in
-        :meth:`optimizer_step`. The loss is scaled for gradient accumulation
-        (``optim_wrapper.scale_loss``) and by the AMP loss scaler
-        (``AmpOptimWrapper.backward``).
+        Several calls in one training step accumulate the gradients of one
+        update, made by :meth:`optimizer_step` (called by :meth:`train_step`
+        for networks the step did not finish itself). The first pass goes
+        through ``optim_wrapper.backward`` (AMP loss scaling, gradient
+        accumulation count, non-finite guard); the others are scaled alike
+        (:class:`mmda.models.utils.UpdateTracker`).
         """
-        optim_wrapper.backward(optim_wrapper.scale_loss(loss))
-        optim_wrapper._inner_count -= 1
-        self._n_backward += 1
+        self._updates.backward(optim_wrapper, loss, **kwargs)
 
     def optimizer_step(self, optim_wrapper: OptimWrapper) -> None:
-        """One optimizer step after the backward passes of this iteration."""
-        if self._n_backward == 0:
-            raise RuntimeError(f'{type(self).__name__}: no backward pass in '
-                               'this training step')
-        self._n_backward = 0
-        optim_wrapper._inner_count += 1
-        if optim_wrapper.should_update():
-            optim_wrapper.step()
-            optim_wrapper.zero_grad()
+        """Finish the update of ``optim_wrapper``'s network in this step
+        (clip, step and zero the gradients when the wrapper's gradient
+        accumulation says so)."""
+        self._updates.step(optim_wrapper, type(self).__name__)
+
+    def update_params(self, loss: Tensor, optim_wrapper: OptimWrapper,
+                      **kwargs) -> None:
+        """``optim_wrapper.update_params(loss)`` for a network updated from a
+        single loss: :meth:`backward` then :meth:`optimizer_step`."""
+        self.backward(loss, optim_wrapper, **kwargs)
+        self.optimizer_step(optim_wrapper)
 
     def iter_generator(self, device: torch.device) -> torch.Generator:
         """A generator seeded from (seed, iteration, rank).
@@ -294,10 +290,41 @@ class BaseUDASegmentor(BaseSegmentor):
                 data[k] = v.detach().float().cpu()
         self.vis_data = data
 
+    #: networks updated by :meth:`train_step`, each by the optim wrapper of
+    #: that name (a single ``OptimWrapper`` is accepted for one network)
+    optim_wrapper_keys = ('student', )
+
+    @contextmanager
+    def step_rng(self):
+        """The global RNG state of one training step.
+
+        Ops that draw from the global RNG inside a step (dropout, noise
+        augmentations) get a state derived from (seed, iteration, rank): a
+        resumed run then replays exactly the uninterrupted run's draws. The
+        state outside the step is restored afterwards.
+        """
+        devices = [torch.cuda.current_device()] \
+            if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            step_seed = int(self.iter_generator('cpu').initial_seed()) + 1
+            torch.manual_seed(step_seed % (2**63 - 1))
+            yield
+
+    def preprocess(self, data: Union[dict, tuple, list]) -> dict:
+        """The training batch through the data pre-processor (both halves
+        of a UDA batch)."""
+        return self.data_preprocessor(data, True)
+
     def forward_train(self, data: dict,
-                      optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+                      optim_wrapper: Union[OptimWrapper, Dict[str,
+                                                              OptimWrapper]]
+                      ) -> Dict[str, Tensor]:
         """Losses of one step; call :meth:`backward` for each of them.
 
+        ``optim_wrapper`` is the student's wrapper when
+        :attr:`optim_wrapper_keys` names one network, else the dict
+        ``{key: wrapper}``. Networks with a backward pass and no
+        :meth:`optimizer_step` are stepped by :meth:`train_step` afterwards.
         The base class trains the student on the source half only.
         """
         with optim_wrapper.optim_context(self):
@@ -309,24 +336,32 @@ class BaseUDASegmentor(BaseSegmentor):
         return log_vars
 
     def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """Pre-process, run :meth:`forward_train` (several forward/backward
-        passes) and make one optimizer step; returns the log variables."""
-        if not isinstance(optim_wrapper, OptimWrapper):
-            raise TypeError(f'{type(self).__name__}.train_step expects one '
-                            f'OptimWrapper, got {type(optim_wrapper)}')
-        self._n_backward = 0
-        with optim_wrapper.optim_context(self):
-            data = self.data_preprocessor(data, True)
-        # Ops that draw from the global RNG inside a step (dropout, noise
-        # augmentations) get a state derived from (seed, iteration, rank):
-        # a resumed run then replays exactly the uninterrupted run's draws.
-        devices = [torch.cuda.current_device()] \
-            if torch.cuda.is_available() else []
-        with torch.random.fork_rng(devices=devices):
-            step_seed = int(self.iter_generator('cpu').initial_seed()) + 1
-            torch.manual_seed(step_seed % (2**63 - 1))
-            log_vars = self.forward_train(data, optim_wrapper)
-        self.optimizer_step(optim_wrapper)
+                   optim_wrapper: Union[OptimWrapper, OptimWrapperDict]
+                   ) -> Dict[str, Tensor]:
+        """The training step of every UDA segmentor.
+
+        Pre-process the batch (inside the student wrapper's
+        ``optim_context``), run :meth:`forward_train` under the seeded
+        per-iteration RNG (:meth:`step_rng`), finish every network update it
+        left open (one optimizer step per network and iteration, whatever
+        the number of backward passes) and count the iteration
+        (``uda_iter``). The EMA teacher is updated after the step by
+        ``EMATeacherHook``. Returns the log variables.
+        """
+        wrappers = check_optim_wrapper(optim_wrapper,
+                                       self.optim_wrapper_keys,
+                                       type(self).__name__)
+        self._updates.reset()
+        first = next(iter(wrappers.values()))
+        with first.optim_context(self):
+            data = self.preprocess(data)
+        arg = first if len(wrappers) == 1 else wrappers
+        with self.step_rng():
+            log_vars = self.forward_train(data, arg)
+        for ow in self._updates.pending:
+            self.optimizer_step(ow)
+        if self._updates.num_updates == 0:
+            raise RuntimeError(f'{type(self).__name__}: no backward pass in '
+                               'this training step')
         self.uda_iter += 1
         return log_vars

@@ -15,18 +15,17 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel, is_model_wrapper
-from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
 
 from mmda.registry import MODELS
+from ..uda.ema import ema_update
+from ..utils import UpdateTracker, check_optim_wrapper, frozen
+from ..utils import unwrap as _unwrap
 from .image_pool import ImagePool
 
 NETWORKS = ('gen_a2b', 'gen_b2a', 'disc_a', 'disc_b')
-
-
-def _unwrap(m: nn.Module) -> nn.Module:
-    return m.module if is_model_wrapper(m) else m
 
 
 @MODELS.register_module()
@@ -116,6 +115,7 @@ class CycleGAN(BaseModel):
         self.register_buffer('ema_steps', torch.zeros((), dtype=torch.long))
         self.register_buffer('train_steps', torch.zeros((),
                                                         dtype=torch.long))
+        self._updates = UpdateTracker()
 
     # ------------------------------------------------------------------ init
     def init_weights(self) -> None:
@@ -140,35 +140,16 @@ class CycleGAN(BaseModel):
 
     @torch.no_grad()
     def update_ema(self) -> float:
-        """One EMA step of both generators; returns the decay used."""
+        """One EMA step of both generators (:func:`mmda.models.uda.ema.
+        ema_update`); returns the decay used."""
         step = int(self.ema_steps)
-        decay = self.ema_decay
-        if self.ema_warmup:
-            decay = min(1.0 - 1.0 / (step + 1), decay)
         for src, dst in self._ema_pairs():
-            src_p = [p.detach() for p in src.parameters()]
-            dst_p = list(dst.parameters())
-            if src_p:
-                torch._foreach_lerp_(dst_p, src_p, 1.0 - decay)
-            float_pairs = [(b_dst, b_src.detach())
-                           for b_dst, b_src in zip(dst.buffers(),
-                                                   src.buffers())
-                           if b_dst.is_floating_point()]
-            if float_pairs:
-                torch._foreach_lerp_([d for d, _ in float_pairs],
-                                     [s for _, s in float_pairs], 1.0 - decay)
-            for b_dst, b_src in zip(dst.buffers(), src.buffers()):
-                if not b_dst.is_floating_point():
-                    b_dst.copy_(b_src)
+            decay = ema_update(dst, src, self.ema_decay, step,
+                               warmup=self.ema_warmup)
         self.ema_steps += 1
         return decay
 
     # ------------------------------------------------------------- training
-    def _set_disc_requires_grad(self, flag: bool) -> None:
-        for d in (self.disc_a, self.disc_b):
-            for p in d.parameters():
-                p.requires_grad_(flag)
-
     def generator_losses(
             self, real_a: torch.Tensor, real_b: torch.Tensor
     ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
@@ -220,31 +201,31 @@ class CycleGAN(BaseModel):
                 pred_fake, False)
         return losses
 
-    @staticmethod
-    def _check_optim_wrapper(optim_wrapper) -> None:
-        if not isinstance(optim_wrapper, OptimWrapperDict):
-            raise TypeError(
-                'CycleGAN.train_step needs an OptimWrapperDict with keys '
-                f'{NETWORKS}; configure optim_wrapper with '
-                "constructor='MultiOptimWrapperConstructor', got "
-                f'{type(optim_wrapper).__name__}')
-        missing = [k for k in NETWORKS if k not in optim_wrapper]
-        if missing:
-            raise KeyError(f'CycleGAN: optim_wrapper lacks entries {missing}'
-                           f' (has {list(optim_wrapper.keys())})')
-
-    @staticmethod
-    def _step(wrappers: List[OptimWrapper], loss: torch.Tensor) -> None:
-        # One backward through the first wrapper (loss scaling for AMP),
-        # then each network's own clip + step + zero_grad.
-        wrappers[0].backward(loss)
-        for w in wrappers:
-            w.step()
-            w.zero_grad()
+    def _update(self, networks: List[str], optim_wrapper: OptimWrapperDict,
+                loss: torch.Tensor) -> None:
+        """Update each of ``networks`` with the gradient of ``loss`` through
+        its own optim wrapper (its AMP loss scaler, gradient accumulation,
+        clipping and step): the loss is back-propagated once per network,
+        restricted to that network's parameters (``inputs=``), the graph
+        being kept until the last one."""
+        for i, name in enumerate(networks):
+            last = i == len(networks) - 1
+            kwargs = {}
+            if len(networks) > 1:
+                kwargs['inputs'] = [
+                    p for p in _unwrap(getattr(self, name)).parameters()
+                    if p.requires_grad]
+                kwargs['retain_graph'] = not last
+            self._updates.backward(optim_wrapper[name], loss, **kwargs)
+        for name in networks:
+            self._updates.step(optim_wrapper[name], 'CycleGAN')
 
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
-        self._check_optim_wrapper(optim_wrapper)
+        """Generators (discriminators frozen), then discriminators; each
+        network through its own wrapper of ``optim_wrapper``."""
+        check_optim_wrapper(optim_wrapper, NETWORKS, 'CycleGAN')
+        self._updates.reset()
         data = self.data_preprocessor(data, True)
         real_a = data['inputs']['img_a']
         real_b = data['inputs']['img_b']
@@ -253,16 +234,13 @@ class CycleGAN(BaseModel):
             == 0
 
         if update_gen:
-            gen_wrappers = [optim_wrapper['gen_a2b'], optim_wrapper['gen_b2a']]
-            self._set_disc_requires_grad(False)
-            try:
-                with gen_wrappers[0].optim_context(self.gen_a2b), \
-                        gen_wrappers[1].optim_context(self.gen_b2a):
+            with frozen([self.disc_a, self.disc_b]):
+                with optim_wrapper['gen_a2b'].optim_context(self.gen_a2b), \
+                        optim_wrapper['gen_b2a'].optim_context(self.gen_b2a):
                     losses, images = self.generator_losses(real_a, real_b)
                     loss_gen, log_gen = self.parse_losses(losses)
-                self._step(gen_wrappers, loss_gen)
-            finally:
-                self._set_disc_requires_grad(True)
+                # the cycle losses depend on both generators
+                self._update(['gen_a2b', 'gen_b2a'], optim_wrapper, loss_gen)
             log_vars['loss_gen'] = log_gen.pop('loss')
             log_vars.update(log_gen)
             fake_a, fake_b = images['fake_a'], images['fake_b']
@@ -272,15 +250,19 @@ class CycleGAN(BaseModel):
                 fake_b = _unwrap(self.gen_a2b)(real_a)
                 fake_a = _unwrap(self.gen_b2a)(real_b)
 
-        disc_wrappers = [optim_wrapper['disc_a'], optim_wrapper['disc_b']]
         fake_a = self.pool_a.query(fake_a.detach())
         fake_b = self.pool_b.query(fake_b.detach())
-        with disc_wrappers[0].optim_context(self.disc_a), \
-                disc_wrappers[1].optim_context(self.disc_b):
+        with optim_wrapper['disc_a'].optim_context(self.disc_a), \
+                optim_wrapper['disc_b'].optim_context(self.disc_b):
             losses_d = self.discriminator_losses(real_a, real_b, fake_a,
                                                  fake_b)
-            loss_disc, log_disc = self.parse_losses(losses_d)
-        self._step(disc_wrappers, loss_disc)
+        # each discriminator's loss depends on its own parameters only
+        for name in ('a', 'b'):
+            loss_d, _ = self.parse_losses(OrderedDict(
+                (k, v) for k, v in losses_d.items()
+                if k.startswith(f'loss_disc_{name}_')))
+            self._update([f'disc_{name}'], optim_wrapper, loss_d)
+        loss_disc, log_disc = self.parse_losses(losses_d)
         log_vars['loss_disc'] = log_disc.pop('loss')
         log_vars.update(log_disc)
         self.train_steps += 1

@@ -160,7 +160,8 @@ def ema_update(teacher: nn.Module,
                student: nn.Module,
                alpha: float,
                step: int,
-               average_buffers: bool = True) -> float:
+               average_buffers: bool = True,
+               warmup: bool = True) -> float:
     """Update ``teacher`` in place towards ``student``.
 
     Args:
@@ -174,6 +175,9 @@ def ema_update(teacher: nn.Module,
             running statistics) like the parameters; if ``False`` they are
             copied from the student. Integer buffers (e.g.
             ``num_batches_tracked``) are always copied.
+        warmup (bool): use the warm-start coefficient :func:`ema_alpha`;
+            ``False`` uses ``alpha`` from the first update (the generator
+            EMA of CycleGAN without ``ema_warmup``).
 
     Returns:
         float: the coefficient ``alpha_i`` that was used.
@@ -181,7 +185,7 @@ def ema_update(teacher: nn.Module,
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f'ema_update: alpha must be in [0, 1], got {alpha}')
     teacher, student = _unwrap(teacher), _unwrap(student)
-    a = ema_alpha(alpha, int(step))
+    a = ema_alpha(alpha, int(step)) if warmup else float(alpha)
     tf, sf, ti, si = _pairing(teacher, student, average_buffers)
     if tf:
         # t + (1 - a) * (s - t) = a * t + (1 - a) * s
