@@ -632,7 +632,7 @@ def test_cs2night_configs_paper_settings(tmp_path):
     ramps = {r['attr']: r for r in cfg.custom_hooks[1]['ramps']}
     assert ramps['confidence_threshold']['start'] == 0.5
     assert ramps['confidence_threshold']['end'] == 0.9
-    assert ramps['ssl_weight']['begin'] == 10000
+    assert ramps['ssl_weight']['begin_ratio'] == 0.2  # 10k of 50k
     assert ramps['ssl_weight']['warmup_value'] == 0.0
     assert (ramps['ssl_weight']['start'], ramps['ssl_weight']['end']) == (
         50.0, 100.0)

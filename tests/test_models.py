@@ -284,7 +284,7 @@ def test_configs_build(name):
 
 def test_pretrained_init_cfgs():
     assert _cfg('deeplabv2_r101.py').model.backbone.init_cfg == dict(
-        type='Pretrained', checkpoint='torchvision://resnet101')
+        type='Pretrained', checkpoint='checkpoints/resnet101-63fe2227.pth')
     coco = _cfg('deeplabv2_r101_coco.py').model
     assert coco.backbone.init_cfg.prefix == 'backbone.'
     assert coco.decode_head.dilations == (6, 12)

@@ -198,3 +198,99 @@ def test_hook_in_runner_with_resume(tmp_path):
     make(tmp_path / 'b', 'ramp_resumed',
          resume_from=str(tmp_path / 'a' / 'iter_3.pth')).train()
     assert seen == pytest.approx({i: 0.1 * i for i in range(3, 6)})
+
+
+# ---------------------------------------------------------------------------
+# Ramps relative to train_cfg.max_iters (issue 14 item 4): shortening a
+# schedule is the single override train_cfg.max_iters=N.
+def test_ratio_positions_resolve_against_max_iters():
+    ramp = Ramp('ssl_weight', 50., 100., begin_ratio=0.2, warmup_value=0.)
+    # the paper's schedule: warm-up 10k of 50k
+    assert ramp.resolve(50000) == (10000, 50000)
+    assert ramp.value(9999, 50000) == 0.0
+    assert ramp.value(30000, 50000) == 75.0
+    # a 2-iteration smoke run: floor(0.4) = 0, the ramp spans [0, 2)
+    assert ramp.resolve(2) == (0, 2)
+    assert [ramp.value(k, 2) for k in (0, 1, 2)] == [50.0, 75.0, 100.0]
+    # end_ratio rounds up, begin_ratio down: always a non-empty span
+    r = Ramp('a', 0., 1., begin_ratio=0.5, end_ratio=0.6)
+    assert r.resolve(1) == (0, 1)
+    assert r.resolve(100) == (50, 60)
+    with pytest.raises(ValueError, match='max_iters'):
+        ramp.value(0)
+
+
+def test_ratio_config_errors_name_the_key():
+    with pytest.raises(ValueError, match='begin.*begin_ratio.*not both'):
+        Ramp('a', 0., 1., begin=3, begin_ratio=0.2)
+    with pytest.raises(ValueError, match='end_iter.*end_ratio.*not both'):
+        Ramp('a', 0., 1., end_iter=3, end_ratio=0.5)
+    with pytest.raises(ValueError, match='begin_ratio must be in'):
+        Ramp('a', 0., 1., begin_ratio=1.0)
+    with pytest.raises(ValueError, match='end_ratio must be in'):
+        Ramp('a', 0., 1., end_ratio=0.0)
+    with pytest.raises(ValueError, match='end_ratio .* must be > '
+                       'begin_ratio'):
+        Ramp('a', 0., 1., begin_ratio=0.5, end_ratio=0.5)
+    with pytest.raises(ValueError, match='begin is an iteration number'):
+        Ramp('a', 0., 1., begin=0.2)
+    # an absolute end before a ratio begin is found once max_iters is known
+    with pytest.raises(ValueError, match="'a'.*end_iter resolves to"):
+        Ramp('a', 0., 1., begin_ratio=0.5, end_iter=10).resolve(100)
+
+
+def test_ramp_that_does_not_fit_stops_at_start_naming_the_key():
+    # absolute warm-up longer than the run: today's cs2night with
+    # train_cfg.max_iters=2 (begin=10000) must name the key and the fix
+    hook = ConfidenceRampHook(ramps=[
+        dict(attr='pseudo_threshold', start=0.5, end=0.9),
+        dict(attr='head.loss_weight', start=50., end=100., begin=10000,
+             warmup_value=0.),
+    ])
+    with pytest.raises(ValueError,
+                       match=r"ramps\[1\] \(attr 'head.loss_weight'\): "
+                       r'begin=10000 is not before train_cfg.max_iters=2.*'
+                       'begin_ratio'):
+        hook.before_train(FakeRunner(Model(), max_iters=2))
+    # an absolute end after the run never reaches its end value
+    hook = ConfidenceRampHook(ramps=[
+        dict(attr='pseudo_threshold', start=0.5, end=0.9, end_iter=50)])
+    with pytest.raises(ValueError, match=r'ramps\[0\].*end_iter=50 is after '
+                       r'train_cfg.max_iters=10.*end_ratio'):
+        hook.before_train(FakeRunner(Model(), max_iters=10))
+    # fits: no error
+    hook.before_train(FakeRunner(Model(), max_iters=50))
+
+
+def test_mean_teacher_config_shortened_by_max_iters_only():
+    """`--cfg-options train_cfg.max_iters=2` on the real mean-teacher config:
+    its ramps follow (before: 'end_iter (2) must be > begin (10000)')."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs', 'mean_teacher', 'cs2night.py'))
+    cfg.merge_from_dict({'train_cfg.max_iters': 2})
+    hook_cfg = [h for h in cfg.custom_hooks
+                if h['type'] == 'ConfidenceRampHook'][0]
+    hook = HOOKS.build(hook_cfg)
+
+    model = Model()
+    model.confidence_threshold = -1.0
+    model.ssl_weight = -1.0
+    runner = FakeRunner(model, max_iters=cfg.train_cfg.max_iters)
+    hook.before_train(runner)
+    seen = []
+    for k in range(2):
+        runner.iter = k
+        hook.before_train_iter(runner, batch_idx=k)
+        seen.append((model.confidence_threshold, model.ssl_weight))
+    assert seen == [(0.5, 50.0), (0.7, 75.0)]
+    # the full schedule is unchanged: 10k-iteration warm-up of 50k
+    full = HOOKS.build(Config.fromfile(
+        osp.join(root, 'configs', 'mean_teacher', 'cs2night.py')
+    ).custom_hooks[1])
+    assert full.ramps[1].resolve(50000) == (10000, 50000)
+    assert full.values(9999, 50000)['ssl_weight'] == 0.0
+    assert full.values(10000, 50000)['ssl_weight'] == 50.0

@@ -87,6 +87,9 @@ def main():
     check_config(cfg, args.config,
                  required=('model', 'test_dataloader', 'test_evaluator'))
     check_checkpoint_file(args.checkpoint)
+    # files loaded when the model/dataset is built (translator, VGG)
+    from mmda.utils.weights import check_weight_files
+    check_weight_files(cfg, init=False)
     cfg.launcher = args.launcher
 
     if args.work_dir is not None:

@@ -88,6 +88,9 @@ def build_train_runner(args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     check_config(cfg, args.config)
+    # pretrained files: missing -> error naming file, key and how to get it
+    from mmda.utils.weights import check_weight_files
+    check_weight_files(cfg)
     cfg.launcher = args.launcher
 
     # work_dir is determined in this priority: CLI > segment in file > filename

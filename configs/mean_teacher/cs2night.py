@@ -70,15 +70,13 @@ model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',
     broadcast_buffers=False,
     find_unused_parameters=False)
-max_iters = 50000
-warmup_iters = 10000
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.0),
     clip_grad=None)
 param_scheduler = []
 train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
+    type='IterBasedTrainLoop', max_iters=50000, val_interval=5000)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
@@ -98,9 +96,11 @@ custom_hooks = [
         ramps=[
             # rho: 0.5 -> 0.9 linearly over the whole training (§4.2)
             dict(attr='confidence_threshold', start=0.5, end=0.9),
-            # lambda_ssl: no SSL loss in the warm-up, then 50 -> 100 (§4.2)
+            # lambda_ssl: no SSL loss in the warm-up (10k of the 50k
+            # iterations), then 50 -> 100 (§4.2). Relative to
+            # train_cfg.max_iters, so a shorter run keeps the proportions.
             dict(attr='ssl_weight', start=50.0, end=100.0,
-                 begin=warmup_iters, warmup_value=0.0),
+                 begin_ratio=0.2, warmup_value=0.0),
         ]),
 ]
 randomness = dict(seed=0)

@@ -9,9 +9,10 @@
 # wd 5e-4, batch 1, 2 epochs per round, 4 patches of 256x512 from 512x1024
 # target images.
 #
-# Start from a GTA5-trained FCN8s, e.g.
+# Start from a GTA5-trained FCN8s (./gta2city_fcn8s_vgg16_source_only.py):
+#   python tools/train.py configs/sie/gta2city_fcn8s_vgg16_source_only.py
 #   python tools/train.py configs/sie/gta2city_fcn8s_vgg16.py \
-#       --cfg-options load_from=work_dirs/source_only_fcn8s/iter_XXXX.pth
+#       --cfg-options load_from=work_dirs/gta2city_fcn8s_vgg16_source_only/iter_40000.pth
 # Note: the authors' released code optimises VGG with Adam(0.9, 0.99),
 # lr 1e-6 (biases x2) and no weight decay; SGD (momentum 0.9, wd 5e-4) is
 # kept here (see docs/fidelity_mean_teacher_ass_sie.md).

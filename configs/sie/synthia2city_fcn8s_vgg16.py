@@ -4,6 +4,8 @@
 # with SYNTHIA RAND_CITYSCAPES as source (1280x760 images). Terrain, truck and
 # train (9, 14, 16) do not occur in SYNTHIA: like the authors' code they select
 # no image (their threshold stays 1.0). Reported on 16 and 13 classes.
+# Start from ./synthia2city_fcn8s_vgg16_source_only.py's checkpoint:
+#   --cfg-options load_from=work_dirs/synthia2city_fcn8s_vgg16_source_only/iter_40000.pth
 _base_ = [
     '../_base_/models/fcn8s_vgg16.py',
     '../_base_/datasets/synthia.py',

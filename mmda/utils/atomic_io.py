@@ -16,13 +16,39 @@ from typing import Union
 from mmengine.fileio import LocalBackend, register_backend
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where possible."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no read-only query elsewhere
+    os.umask(mask)
+    return mask
+
+
+def _file_mode(filepath: str) -> int:
+    """Mode a plain ``open(filepath, 'wb')`` would give: the existing file's
+    mode, else 0o666 minus the umask (``mkstemp`` alone makes 0o600, which
+    colleagues on a shared cluster cannot read)."""
+    try:
+        return os.stat(filepath).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
+    mode = _file_mode(filepath)
     fd, tmp = tempfile.mkstemp(prefix=osp.basename(filepath) + '.', suffix='.tmp',
                                dir=folder)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()

@@ -25,6 +25,7 @@ Usage::
 rates 6 and 12 that the AdaptSegNet / DACS forward actually uses.
 """
 import argparse
+import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional
@@ -183,10 +184,8 @@ def main(argv=None):
                          f'dict ({type(e).__name__}: {e}).') from e
     state_dict = convert_deeplabv2_coco(
         _unwrap(obj, args.src), args.num_head_convs, src=args.src)
-    dst_dir = osp.dirname(osp.abspath(args.dst))
-    if not osp.isdir(dst_dir):
-        raise FileNotFoundError(
-            f'{args.dst}: folder {dst_dir} does not exist.')
+    # a fresh clone has no checkpoints/ folder: make it (as mkdir -p)
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(
         dict(
             state_dict=state_dict,

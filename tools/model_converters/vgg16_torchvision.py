@@ -27,6 +27,7 @@ Usage::
         checkpoints/vgg16_deeplab_largefov_mmda.pth --fc deeplab
 """
 import argparse
+import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict
@@ -146,10 +147,8 @@ def main(argv=None):
         raise ValueError(f'{args.src}: expected a state dict, got '
                          f'{type(obj).__name__}.')
     state_dict = convert_vgg16_torchvision(obj, args.fc, src=args.src)
-    dst_dir = osp.dirname(osp.abspath(args.dst))
-    if not osp.isdir(dst_dir):
-        raise FileNotFoundError(
-            f'{args.dst}: folder {dst_dir} does not exist.')
+    # a fresh clone has no checkpoints/ folder: make it (as mkdir -p)
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(
         dict(
             state_dict=state_dict,

@@ -30,10 +30,18 @@ model = dict(
         contract_dilation=False,
         norm_cfg=norm_cfg,
         norm_eval=False,
-        # ImageNet weights from torchvision; DACS/AdaptSegNet start from the
+        # ImageNet weights of torchvision (what `torchvision://resnet101`
+        # names), read from a local file: nothing is downloaded at run time.
+        # Get it with
+        #   mkdir -p checkpoints && wget -P checkpoints \
+        #       https://download.pytorch.org/models/resnet101-63fe2227.pth
+        # or point `model.backbone.init_cfg.checkpoint` (nested configs:
+        # the key the missing-file error names) at your copy; see
+        # docs/pretrained_weights.md. DACS/AdaptSegNet start from the
         # COCO-pretrained DeepLab checkpoint instead (deeplabv2_r101_coco.py).
         init_cfg=dict(
-            type='Pretrained', checkpoint='torchvision://resnet101')),
+            type='Pretrained',
+            checkpoint='checkpoints/resnet101-63fe2227.pth')),
     decode_head=dict(
         type='DLV2Head',
         in_channels=2048,

@@ -2,22 +2,31 @@
 
 Examples (METHODS.md, Scherer et al. §4.2): the consistency confidence
 threshold rho rises linearly 0.5 -> 0.9 over training; the SSL weight
-lambda_ssl rises linearly 50 -> 100 after a 10k-iteration warm-up with no SSL
-loss::
+lambda_ssl rises linearly 50 -> 100 after a 10k-iteration warm-up (of 50k)
+with no SSL loss::
 
     custom_hooks = [
         dict(type='ConfidenceRampHook', ramps=[
             dict(attr='pseudo_threshold', start=0.5, end=0.9),
-            dict(attr='ssl_weight', start=50., end=100., begin=10000,
+            dict(attr='ssl_weight', start=50., end=100., begin_ratio=0.2,
                  warmup_value=0.),
         ])
     ]
+
+Where a ramp's position belongs to "the schedule" (a warm-up of a fifth of
+the training, a ramp over the whole training), give it relative to
+``train_cfg.max_iters``: ``begin_ratio`` / ``end_ratio`` (fractions), or leave
+``end_iter`` out (= ``max_iters``). The hook resolves them when training
+starts, so shortening a run is the single override
+``--cfg-options train_cfg.max_iters=N`` and every ramp follows. ``begin`` /
+``end_iter`` stay absolute iteration numbers; a ramp that does not fit in
+``max_iters`` stops the run with an error naming the key.
 
 The value is a pure function of ``runner.iter``, recomputed before every
 iteration, so it is automatically right after resuming from a checkpoint.
 """
 import math
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.hooks import Hook
@@ -36,9 +45,11 @@ class Ramp:
             ``'decode_head.loss_decode.loss_weight'`` are allowed.
         start (float): value at ``begin``.
         end (float): value at and after ``end_iter``.
-        begin (int): first iteration of the ramp.
-        end_iter (int, optional): iteration where ``end`` is reached;
-            ``None`` means the runner's ``max_iters``.
+        begin (int, optional): first iteration of the ramp (absolute).
+            Defaults to 0 unless ``begin_ratio`` is given.
+        end_iter (int, optional): iteration where ``end`` is reached
+            (absolute); ``None`` (and no ``end_ratio``) means the runner's
+            ``max_iters``.
         mode (str): ``'linear'``; ``'cosine'`` (half cosine, zero slope at
             both ends); ``'sigmoid'`` = the sigmoid ramp-up of Laine & Aila
             and of the ClassMix/DACS thesis eq. 2.13,
@@ -49,56 +60,156 @@ class Ramp:
         warmup_value (float, optional): value before ``begin``; ``None``
             means ``start``.
         sigmoid_c (float): the slope ``c`` of the sigmoid mode (5).
+        begin_ratio (float, optional): ``begin`` as a fraction in [0, 1) of
+            the runner's ``max_iters`` (``floor(begin_ratio * max_iters)``),
+            resolved when training starts. Exclusive with ``begin``.
+        end_ratio (float, optional): ``end_iter`` as a fraction in (0, 1] of
+            ``max_iters`` (``ceil(end_ratio * max_iters)``). Exclusive with
+            ``end_iter``.
+        where (str): how error messages name this ramp (the hook passes
+            ``ConfidenceRampHook ramps[i]``).
     """
 
     def __init__(self,
                  attr: str,
                  start: float,
                  end: float,
-                 begin: int = 0,
+                 begin: Optional[int] = None,
                  end_iter: Optional[int] = None,
                  mode: str = 'linear',
                  warmup_value: Optional[float] = None,
-                 sigmoid_c: float = 5.0):
+                 sigmoid_c: float = 5.0,
+                 begin_ratio: Optional[float] = None,
+                 end_ratio: Optional[float] = None,
+                 where: str = 'ConfidenceRampHook ramp'):
         if not isinstance(attr, str) or not attr or any(
                 not p for p in attr.split('.')):
-            raise ValueError(f'ConfidenceRampHook: attr must be a non-empty '
+            raise ValueError(f'{where}: attr must be a non-empty '
                              f'(dotted) attribute name, got {attr!r}')
+        where = f'{where} (attr {attr!r})'
+        self.where = where
         if mode not in RAMP_MODES:
-            raise ValueError(f'ConfidenceRampHook: ramp {attr!r} has unknown '
+            raise ValueError(f'{where} has unknown '
                              f'mode {mode!r}, expected one of {RAMP_MODES}')
-        if begin < 0:
-            raise ValueError(f'ConfidenceRampHook: ramp {attr!r}: begin must '
+        if begin is not None and begin_ratio is not None:
+            raise ValueError(
+                f'{where}: give begin (absolute iteration, got {begin}) or '
+                f'begin_ratio (fraction of train_cfg.max_iters, got '
+                f'{begin_ratio}), not both')
+        if end_iter is not None and end_ratio is not None:
+            raise ValueError(
+                f'{where}: give end_iter (absolute iteration, got '
+                f'{end_iter}) or end_ratio (fraction of train_cfg.max_iters, '
+                f'got {end_ratio}), not both')
+        for key, v in (('begin', begin), ('end_iter', end_iter)):
+            if v is not None and (isinstance(v, bool) or v != int(v)):
+                raise ValueError(
+                    f'{where}: {key} is an iteration number, got {v!r}; '
+                    f'use {"begin_ratio" if key == "begin" else "end_ratio"} '
+                    'for a fraction of train_cfg.max_iters')
+        if begin is not None and begin < 0:
+            raise ValueError(f'{where}: begin must '
                              f'be >= 0, got {begin}')
-        if end_iter is not None and end_iter <= begin:
-            raise ValueError(f'ConfidenceRampHook: ramp {attr!r}: end_iter '
-                             f'({end_iter}) must be > begin ({begin})')
+        if begin_ratio is not None and not 0.0 <= begin_ratio < 1.0:
+            raise ValueError(f'{where}: begin_ratio must be in [0, 1) (a '
+                             f'fraction of train_cfg.max_iters), got '
+                             f'{begin_ratio}')
+        if end_ratio is not None and not 0.0 < end_ratio <= 1.0:
+            raise ValueError(f'{where}: end_ratio must be in (0, 1] (a '
+                             f'fraction of train_cfg.max_iters), got '
+                             f'{end_ratio}')
+        if begin_ratio is not None and end_ratio is not None and \
+                end_ratio <= begin_ratio:
+            raise ValueError(f'{where}: end_ratio ({end_ratio}) must be > '
+                             f'begin_ratio ({begin_ratio})')
+        b = 0 if begin is None else int(begin)
+        if end_iter is not None and begin_ratio is None and end_iter <= b:
+            raise ValueError(f'{where}: end_iter '
+                             f'({end_iter}) must be > begin ({b})')
         self.attr = attr
         self.start = float(start)
         self.end = float(end)
-        self.begin = int(begin)
+        self.begin = None if begin_ratio is not None else b
         self.end_iter = None if end_iter is None else int(end_iter)
+        self.begin_ratio = None if begin_ratio is None else float(begin_ratio)
+        self.end_ratio = None if end_ratio is None else float(end_ratio)
         self.mode = mode
         self.warmup_value = None if warmup_value is None else float(
             warmup_value)
         self.sigmoid_c = float(sigmoid_c)
 
+    @property
+    def relative(self) -> bool:
+        """Whether a position depends on ``max_iters``."""
+        return self.begin is None or self.end_iter is None
+
+    def resolve(self, max_iters: Optional[int]) -> Tuple[int, int]:
+        """``(begin, end_iter)`` in iterations for a run of ``max_iters``.
+
+        Raises a ``ValueError`` naming the key when the ramp is relative and
+        there is no ``max_iters``, or when it does not fit in it.
+        """
+        if self.relative and max_iters is None:
+            raise ValueError(
+                f'{self.where} is given relative to train_cfg.max_iters '
+                '(begin_ratio / end_ratio / end_iter=None), but the runner '
+                'has no max_iters')
+        if self.begin is not None:
+            begin = self.begin
+        else:
+            begin = int(math.floor(self.begin_ratio * max_iters))
+        if self.end_iter is not None:
+            end_iter = self.end_iter
+        elif self.end_ratio is not None:
+            end_iter = int(math.ceil(self.end_ratio * max_iters))
+        else:
+            end_iter = int(max_iters)
+        if end_iter <= begin:
+            key = 'end_iter' if self.end_iter is not None else (
+                'end_ratio' if self.end_ratio is not None else
+                'end_iter=None (= train_cfg.max_iters)')
+            raise ValueError(
+                f'{self.where}: {key} resolves to iteration {end_iter}, '
+                f'not after begin ({begin}'
+                f'{"" if self.begin is not None else " from begin_ratio"})'
+                f'; train_cfg.max_iters={max_iters}. Give the ramp '
+                'relative to the schedule (begin_ratio / end_ratio) or '
+                'change begin')
+        return begin, end_iter
+
+    def check_fits(self, max_iters: Optional[int]) -> Tuple[int, int]:
+        """``resolve`` plus: the ramp starts before ``max_iters`` and ends
+        by it (a warm-up longer than the run is a config error, not a run
+        that silently never ramps)."""
+        if max_iters is not None and self.begin is not None and \
+                self.begin >= max_iters and self.begin > 0:
+            begin = self.begin
+            raise ValueError(
+                f'{self.where}: begin={begin} is not before '
+                f'train_cfg.max_iters={max_iters}, so the ramp never starts. '
+                'Give it as a fraction of the schedule with begin_ratio '
+                '(instead of begin; e.g. begin_ratio=0.2 for a warm-up of a '
+                'fifth of the run) or lower begin')
+        begin, end_iter = self.resolve(max_iters)
+        if max_iters is None:
+            return begin, end_iter
+        if self.end_iter is not None and end_iter > max_iters:
+            raise ValueError(
+                f'{self.where}: end_iter={end_iter} is after '
+                f'train_cfg.max_iters={max_iters}, so the ramp never reaches '
+                f'end={self.end}. Use end_ratio (fraction of the schedule), '
+                'leave end_iter out (= max_iters) or lower it')
+        return begin, end_iter
+
     def value(self, iteration: int, max_iters: Optional[int] = None) -> float:
         """Value of the schedule at ``iteration`` (0-based)."""
-        end_iter = self.end_iter if self.end_iter is not None else max_iters
-        if end_iter is None:
-            raise ValueError(f'ConfidenceRampHook: ramp {self.attr!r} has '
-                             'end_iter=None and the runner has no max_iters')
-        if end_iter <= self.begin:
-            raise ValueError(f'ConfidenceRampHook: ramp {self.attr!r}: '
-                             f'end_iter ({end_iter}) must be > begin '
-                             f'({self.begin})')
-        if iteration < self.begin:
+        begin, end_iter = self.resolve(max_iters)
+        if iteration < begin:
             return self.start if self.warmup_value is None \
                 else self.warmup_value
         if iteration >= end_iter:
             return self.end
-        t = (iteration - self.begin) / (end_iter - self.begin)
+        t = (iteration - begin) / (end_iter - begin)
         if self.mode == 'linear':
             f = t
         elif self.mode == 'cosine':
@@ -138,8 +249,12 @@ class ConfidenceRampHook(Hook):
 
     Args:
         ramps (list[dict]): ramp configs, keys as :class:`Ramp`
-            (``attr``, ``start``, ``end``, ``begin``, ``end_iter``, ``mode``,
-            ``warmup_value``, ``sigmoid_c``).
+            (``attr``, ``start``, ``end``, ``begin`` or ``begin_ratio``,
+            ``end_iter`` or ``end_ratio``, ``mode``, ``warmup_value``,
+            ``sigmoid_c``). Ratios and ``end_iter=None`` are resolved
+            against ``runner.max_iters`` (``train_cfg.max_iters``) in
+            ``before_train``, where a ramp that does not fit in the run
+            raises an error naming its key.
         log (bool): log the values through the message hub.
         priority (str | int): hook priority.
     """
@@ -164,6 +279,8 @@ class ConfidenceRampHook(Hook):
             if missing:
                 raise KeyError(f'ConfidenceRampHook: ramps[{i}] misses keys '
                                f'{missing} (needs attr, start, end)')
+            cfg = dict(cfg)
+            cfg.setdefault('where', f'ConfidenceRampHook ramps[{i}]')
             try:
                 self.ramps.append(Ramp(**cfg))
             except TypeError as e:
@@ -209,8 +326,20 @@ class ConfidenceRampHook(Hook):
                 runner.message_hub.update_scalar(f'train/{ramp.attr}', value)
 
     def before_train(self, runner) -> None:
-        """Check every attribute path and set the values of the first
-        iteration (also after resume)."""
+        """Resolve every ramp against the run's ``train_cfg.max_iters``
+        (ratios, ``end_iter=None``) and check it fits, check every attribute
+        path and set the values of the first iteration (also after
+        resume)."""
+        max_iters = self._max_iters(runner)
+        spans = []
+        for ramp in self.ramps:
+            begin, end_iter = ramp.check_fits(max_iters)
+            spans.append(f'{ramp.attr}: {ramp.start:g} -> {ramp.end:g} over '
+                         f'iterations [{begin}, {end_iter})')
+        logger = getattr(runner, 'logger', None)
+        if logger is not None:
+            logger.info(f'ConfidenceRampHook (max_iters={max_iters}): ' +
+                        '; '.join(spans))
         self._apply(runner, runner.iter)
 
     def before_train_iter(self,

@@ -159,6 +159,54 @@ class SelfTrainingStateHook(Hook):
         # Applied in ``run`` only if the runner really resumed (iter > 0):
         # ``load_from`` without ``resume`` starts a fresh schedule.
         self.loop._pending_state = checkpoint.get('meta', {}).get(STATE_KEY)
+        if self.loop.check_load_from:
+            check_checkpoint_fits(runner.model, checkpoint,
+                                  getattr(runner, '_load_from', None))
+
+
+def check_checkpoint_fits(model: torch.nn.Module, checkpoint: dict,
+                          name: Optional[str] = None) -> None:
+    """Raise a ``ValueError`` naming the mismatch when ``checkpoint`` does not
+    hold every tensor of ``model`` with its shape.
+
+    mmengine loads ``load_from`` non-strictly: a checkpoint of another
+    architecture loads nothing, logs two key lists and training goes on from
+    the initial weights. Self-training must start from the source-trained
+    model, so a partial load is an error here (``train_cfg.check_load_from``
+    switches it off).
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    state = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'checkpoint {name!r}: no state_dict to load')
+    state = {(k[len('module.'):] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    bad = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items()
+           if k in state and hasattr(state[k], 'shape')
+           and tuple(state[k].shape) != tuple(v.shape)]
+    if not missing and not bad:
+        return
+    unexpected = [k for k in state if k not in own]
+    parts = [f'Checkpoint {name!r} does not fit the model '
+             f'{type(model).__name__} it should initialise: '
+             f'{len(own) - len(missing) - len(bad)} of {len(own)} tensors '
+             'would load']
+    if missing:
+        parts.append(f'{len(missing)} missing, e.g. {missing[:4]}')
+    if bad:
+        parts.append(f'{len(bad)} with another shape (key, checkpoint, '
+                     f'model), e.g. {bad[:3]}')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected, e.g. {unexpected[:4]}')
+    raise ValueError(
+        '; '.join(parts) + '. Self-training starts from a source-only model '
+        'of the same architecture (for the FCN8s-VGG16 configs: '
+        'configs/sie/*_fcn8s_vgg16_source_only.py). Set load_from to its '
+        'checkpoint, or train_cfg.check_load_from=False to load partially.')
 
 
 @LOOPS.register_module()
@@ -229,6 +277,16 @@ class SelfTrainingLoop(BaseLoop):
             research (e.g. Cityscapes train labels in GTA5->Cityscapes);
             the labels never reach training. Needs ``seg_map_path`` in the
             target dataset. Defaults to False.
+        max_iters (int, optional): stop after this many iterations in all
+            (warm-up and rounds), then validate once: the one override that
+            shortens every method's schedule
+            (``--cfg-options train_cfg.max_iters=2``). None trains every
+            round to its end (the paper's schedule). Defaults to None.
+        check_load_from (bool): when a checkpoint is loaded (``load_from``
+            or resume), stop with an error naming the mismatch if one of the
+            model's tensors is missing from it or has another shape (e.g. a
+            DeepLab checkpoint for the FCN8s model), instead of self-training
+            a model that kept its initial weights. Defaults to True.
     """
 
     def __init__(self,
@@ -254,9 +312,17 @@ class SelfTrainingLoop(BaseLoop):
                  examples_dir: str = 'sie',
                  ignore_index: int = 255,
                  deterministic_steps: bool = True,
-                 pseudo_label_quality: bool = False) -> None:
+                 pseudo_label_quality: bool = False,
+                 max_iters: Optional[int] = None,
+                 check_load_from: bool = True) -> None:
         super().__init__(runner, dataloader)
         where = 'train_cfg (SelfTrainingLoop)'
+        if max_iters is not None and (isinstance(max_iters, bool) or
+                                      int(max_iters) != max_iters or
+                                      int(max_iters) < 1):
+            raise ValueError(f'{where}: max_iters must be a positive integer '
+                             f'(a cap on the total number of iterations) or '
+                             f'None, got {max_iters!r}')
         if not isinstance(target_dataloader, dict) or \
                 'dataset' not in target_dataloader:
             raise ValueError(f'{where}: target_dataloader must be a dict with '
@@ -304,6 +370,8 @@ class SelfTrainingLoop(BaseLoop):
         self.ignore_index = int(ignore_index)
         self.deterministic_steps = deterministic_steps
         self.pseudo_label_quality = bool(pseudo_label_quality)
+        self.max_iters_cap = None if max_iters is None else int(max_iters)
+        self.check_load_from = bool(check_load_from)
 
         self._epoch = 0
         self._iter = 0
@@ -327,9 +395,18 @@ class SelfTrainingLoop(BaseLoop):
 
     @property
     def max_iters(self) -> int:
-        """End of the last *generated* round (grows round by round)."""
-        return self.source_only_iters + sum(
+        """End of the last *generated* round (grows round by round), or
+        ``train_cfg.max_iters`` when that cap comes first."""
+        end = self.source_only_iters + sum(
             r['num_iters'] for r in self._rounds)
+        if self.max_iters_cap is not None:
+            end = min(end, self.max_iters_cap) if self._rounds or \
+                self.source_only_iters else self.max_iters_cap
+        return end
+
+    def _capped(self) -> bool:
+        return self.max_iters_cap is not None and \
+            self._iter >= self.max_iters_cap
 
     @property
     def epoch(self) -> int:
@@ -389,16 +466,23 @@ class SelfTrainingLoop(BaseLoop):
                 'pseudo-labels the target with a model that never saw the '
                 'labelled source')
 
-        if self._iter < self.source_only_iters:
+        validated_at = None
+        if self.max_iters_cap is not None:
+            runner.logger.info(
+                f'SelfTrainingLoop: train_cfg.max_iters={self.max_iters_cap} '
+                'caps the run (warm-up and rounds); it stops there and '
+                'validates once')
+        if self._iter < self.source_only_iters and not self._capped():
             runner.logger.info(
                 f'Self-training: source-only warm-up, iterations '
                 f'{self._iter}-{self.source_only_iters}')
             self._train_phase(0, 0, self.source_only_iters, None)
-            if self.val_after_warmup:
+            if self.val_after_warmup or self._capped():
                 self._validate()
+                validated_at = self._iter
 
         for r in range(len(self.portions)):
-            if self.stop_training:
+            if self.stop_training or self._capped():
                 break
             if r < len(self._rounds):
                 info = self._rounds[r]
@@ -411,6 +495,8 @@ class SelfTrainingLoop(BaseLoop):
             else:
                 info = self._generate_round(r)
                 self._rounds.append(info)
+                # the generation is not the next iteration's data time
+                self._reset_iter_timer()
             if info['num_iters'] == 0:
                 runner.logger.warning(
                     f'Self-training round {r}: no example was generated, '
@@ -419,8 +505,12 @@ class SelfTrainingLoop(BaseLoop):
             loader = self._build_example_loader(info)
             self._train_phase(r + 1, info['start_iter'], info['num_iters'],
                               loader)
-            if (r + 1) % self.val_interval == 0 or r == len(self.portions) - 1:
+            if (r + 1) % self.val_interval == 0 or \
+                    r == len(self.portions) - 1 or self._capped():
                 self._validate()
+                validated_at = self._iter
+        if self._capped() and validated_at != self._iter:
+            self._validate()  # the run's last validation
 
         runner.call_hook('after_train_epoch')
         runner.call_hook('after_train')
@@ -516,7 +606,10 @@ class SelfTrainingLoop(BaseLoop):
                 next(src_it)
                 if ex_it is not None:
                     next(ex_it)
-        while self._iter < start + num_iters and not self.stop_training:
+        end = start + num_iters
+        if self.max_iters_cap is not None:
+            end = min(end, self.max_iters_cap)
+        while self._iter < end and not self.stop_training:
             self.runner.model.train()
             src_batch = next(src_it)
             ex_batch = next(ex_it) if ex_it is not None else None
@@ -591,6 +684,17 @@ class SelfTrainingLoop(BaseLoop):
     def _validate(self) -> None:
         if self.runner.val_loop is not None:
             self.runner.val_loop.run()
+            self._reset_iter_timer()
+
+    def _reset_iter_timer(self) -> None:
+        """Restart the IterTimerHook's clock: without it the next
+        iteration's ``data_time`` (and the ETA from it) would include the
+        round generation (about a minute on Cityscapes)."""
+        from mmengine.hooks import IterTimerHook
+        now = time.time()
+        for hook in self.runner.hooks:
+            if isinstance(hook, IterTimerHook):
+                hook.t = now
 
     # ------------------------------------------------------------------
     # round generation
@@ -683,6 +787,7 @@ class SelfTrainingLoop(BaseLoop):
             num_classes=self.num_classes)
         selected = list(sel['selected'])  # dataset indices
         thresholds = torch.tensor(sel['thresholds'])
+        self._warn_empty_classes(r, portion, n, sel)
 
         # 3. examples of the selected images
         rel_dir = osp.join(self.examples_dir, f'round_{r}')
@@ -783,6 +888,29 @@ class SelfTrainingLoop(BaseLoop):
                 f'{fmt(quality["miou"])}; share per class (pseudo / true) '
                 f'{shares or "n/a"}')
         return info
+
+    def _warn_empty_classes(self, r: int, portion: float, n: int,
+                            sel: dict) -> None:
+        """Say which classes select no image although they are predicted:
+        ``floor(N_c * p / C)`` is 0 when ``N_c < C / p`` (190 images at
+        p = 0.1 with 19 classes), e.g. on a small target set."""
+        C = self.num_classes or len(sel['num_candidates'])
+        zero = [(c, int(nc)) for c, (nc, chosen) in enumerate(
+            zip(sel['num_candidates'], sel['per_class']))
+            if nc > 0 and not chosen and c not in self.selection_ignore_classes]
+        if not zero:
+            return
+        need = math.ceil(C / portion - 1e-9)
+        msg = (f'Self-training round {r}: floor(N_c * p / {C}) = 0 at '
+               f'p={portion} for classes {[c for c, _ in zero]} (N_c = '
+               f'{[nc for _, nc in zero]} of {n} target images predict '
+               f'them; a class needs N_c >= {need} to select an image)')
+        if not sel['selected']:
+            msg += ('; no class selects an image, so this round makes no '
+                    'example and trains nothing. Use a larger target set '
+                    '(train_cfg.target_dataloader.dataset) or a larger '
+                    'train_cfg.init_portion')
+        self.runner.logger.warning(msg)
 
     def _target_label(self, index: int, size) -> torch.Tensor:
         """The target dataset's label of image ``index`` at ``size``."""

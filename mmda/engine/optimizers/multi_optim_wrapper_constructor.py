@@ -66,7 +66,9 @@ class MultiOptimWrapperConstructor:
             self.modules[key] = [modules] if isinstance(modules,
                                                         str) else list(modules)
             paramwise = cfg.pop('paramwise_cfg', None)
-            self.constructors[key] = DefaultOptimWrapperConstructor(
+            # one summary line instead of a warning per frozen parameter
+            from .frozen_params import QuietFrozenOptimWrapperConstructor
+            self.constructors[key] = QuietFrozenOptimWrapperConstructor(
                 cfg, paramwise)
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:

@@ -25,8 +25,12 @@ def generator_prefix(direction: str = 'a2b', ema: bool = True) -> str:
 def _read_state_dict(checkpoint: Union[str, dict]) -> Dict[str, torch.Tensor]:
     if isinstance(checkpoint, str):
         if not osp.isfile(checkpoint):
+            from mmda.utils.weights import missing_message
             raise FileNotFoundError(
-                f'generator checkpoint {checkpoint!r} does not exist')
+                'generator checkpoint: ' + missing_message(checkpoint) +
+                ' In a mean-teacher config the key is '
+                'model.translator.checkpoint (Day2NightTranslator); for '
+                "tools/translate.py it is the checkpoint argument.")
         # mmengine checkpoints hold a MessageHub state etc.; ``import mmda``
         # allow-lists those types for torch's weights_only loader.
         from mmda.utils import allow_mmengine_checkpoint_globals

@@ -128,10 +128,12 @@ def load_vgg_features(features: nn.Sequential, path: str) -> None:
     (``features.N.weight``, classifier keys ignored), a ``features`` state
     dict (``N.weight``) or either wrapped in ``{'state_dict': ...}``."""
     if not osp.isfile(path):
+        from mmda.utils.weights import missing_message
         raise FileNotFoundError(
             f'vgg_checkpoint {path!r} does not exist: expected a local '
             'torchvision VGG19 state dict (e.g. vgg19-dcbb9e9d.pth); nothing '
-            'is downloaded at run time')
+            'is downloaded at run time. ' + missing_message(
+                path, 'model.feature_loss.vgg_checkpoint'))
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     if isinstance(ckpt, dict) and 'state_dict' in ckpt:
         ckpt = ckpt['state_dict']
