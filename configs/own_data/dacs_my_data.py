@@ -11,6 +11,8 @@ model = dict(
         # batches are padded to the crop size
         data_preprocessor=dict(size={{_base_.my_crop_size}}),
         decode_head=dict(num_classes=6)))  # = len(my_classes)
+# the Runner hands this one to the UDA model (both halves of the batches)
+data_preprocessor = dict(size={{_base_.my_crop_size}})
 train_dataloader = {{_base_.my_uda_train_dataloader}}
 val_dataloader = {{_base_.my_target_val_dataloader}}
 test_dataloader = val_dataloader

@@ -15,6 +15,8 @@ model = dict(
     segmentor=dict(
         data_preprocessor=dict(size={{_base_.my_crop_size}}),
         decode_head=dict(num_classes=6)))  # = len(my_classes)
+# the Runner hands this one to the UDA model (both halves of the batches)
+data_preprocessor = dict(size={{_base_.my_crop_size}})
 # _delete_: replace the base's toy day/night loader instead of merging
 train_dataloader = dict(
     _delete_=True,
