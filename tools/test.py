@@ -34,6 +34,11 @@ def parse_args():
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
+        '--show-interval', type=int, default=1,
+        help='with --show/--show-dir, paint every N-th test batch (default '
+        "1: every image; mmseg's SegVisualizationHook defaults to 50, "
+        'which skips every image of a test set of fewer than 50 batches)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -59,6 +64,7 @@ def trigger_visualization_hook(cfg, args):
         visualization_hook = default_hooks['visualization']
         # Turn on visualization
         visualization_hook['draw'] = True
+        visualization_hook['interval'] = args.show_interval
         if args.show:
             visualization_hook['show'] = True
             visualization_hook['wait_time'] = args.wait_time

@@ -2,6 +2,7 @@
 teacher, and a training step of several forward/backward passes followed by a
 single optimizer step."""
 import copy
+import functools
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from typing import Dict, List, Optional, Union
@@ -17,6 +18,21 @@ from torch import Tensor
 
 from mmda.registry import MODELS
 from ..utils import UpdateTracker, check_optim_wrapper, unwrap  # noqa: F401
+
+
+def _accept_pretrained(init):
+    """Let a UDA segmentor's ``__init__`` take mmseg's ``pretrained=None``
+    (``mmseg.apis.init_model`` sets it on every model config); the student's
+    weights are set in ``model.segmentor`` (or come from the checkpoint)."""
+    @functools.wraps(init)
+    def wrapper(self, *args, pretrained=None, **kwargs):
+        if pretrained is not None:
+            raise ValueError(
+                f'{type(self).__name__}: pretrained={pretrained!r} is not used '
+                'by a UDA segmentor; set it in model.segmentor (e.g. '
+                'model.segmentor.backbone.init_cfg)')
+        init(self, *args, **kwargs)
+    return wrapper
 
 
 @MODELS.register_module()
@@ -62,6 +78,12 @@ class BaseUDASegmentor(BaseSegmentor):
         init_cfg (dict, optional): initialisation config.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if '__init__' in cls.__dict__:  # e.g. DACS, MeanTeacher, ASS
+            cls.__init__ = _accept_pretrained(cls.__dict__['__init__'])
+
+    @_accept_pretrained
     def __init__(self,
                  segmentor: dict,
                  teacher: Union[bool, dict] = False,
