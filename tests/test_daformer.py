@@ -119,8 +119,7 @@ def test_head_concatenates_upsampled_embeddings_in_level_order():
     up = nn.functional.interpolate(e3, size=(16, 16), mode='bilinear',
                                    align_corners=False)
     assert torch.allclose(x[:, 768:], up, atol=1e-6)
-    # every branch sees the whole concatenation: changing level 3 only
-    # changes the fused output everywhere through the 1x1 branch
+    # the fusion reduces the 4 * C_e concatenation back to C_e channels
     with torch.no_grad():
         fused = head.fuse(x)
     assert fused.shape == (1, 256, 16, 16)
