@@ -123,6 +123,10 @@ class DACS(BaseUDASegmentor):
             (thesis §2.5.6 and "Distribution Aligned IntraMix", §5.2.2).
         mix_loss_weight (float): ``lambda_u0`` of eq. 3.1 (thesis: 1).
         ignore_index (int): ignored label value. Defaults to 255.
+        mic (dict, optional): masked image consistency (MIC, Hoyer et al.
+            2023), e.g. ``dict(mask_ratio=0.7, block_size=64)``; keyword
+            arguments of :class:`mmda.models.uda.MaskedImageConsistency`.
+            ``None`` (default) disables it.
         data_preprocessor, train_cfg, test_cfg, init_cfg: as
             :class:`BaseUDASegmentor` (``train_cfg=dict(seed=...)`` fixes
             the seed of the per-iteration generator).
@@ -141,6 +145,7 @@ class DACS(BaseUDASegmentor):
                  dist_align: Optional[dict] = None,
                  mix_loss_weight: float = 1.0,
                  ignore_index: int = 255,
+                 mic: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -195,6 +200,8 @@ class DACS(BaseUDASegmentor):
                     f"segmentor's ({self.num_classes})")
         self.mix_loss_weight = float(mix_loss_weight)
         self.ignore_index = ignore_index
+        self.mic = None if mic is None else MODELS.build(
+            dict(dict(type='MaskedImageConsistency'), **mic))
 
     # ------------------------------------------------------------ helpers
     def _resize(self, logits: Tensor, size) -> Tensor:
@@ -233,6 +240,11 @@ class DACS(BaseUDASegmentor):
         onehot.scatter_(1, torch.where(valid, label, 0).long(), 1.0)
         return onehot * valid.float()
 
+    def source_losses(self, src_img: Tensor, src_samples) -> dict:
+        """Losses of the student on the labelled source batch (step 1);
+        subclasses add terms (DAFormer: the ImageNet feature distance)."""
+        return self.student(src_img, src_samples, mode='loss')
+
     # ----------------------------------------------------------- training
     def forward_train(self, data: dict,
                       optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
@@ -258,7 +270,7 @@ class DACS(BaseUDASegmentor):
         # 1. supervised source loss (own backward: frees the graph)
         with record_function('dacs.source'), self.no_sync_student():
             with optim_wrapper.optim_context(self):
-                src_losses = self.student(src_img, src_samples, mode='loss')
+                src_losses = self.source_losses(src_img, src_samples)
             src_loss, src_logs = self.parse_losses(
                 self.rename_losses(src_losses, 'src.'))
             self.backward(src_loss, optim_wrapper)
@@ -318,6 +330,23 @@ class DACS(BaseUDASegmentor):
                 params = self.strong_aug.sample_params(B, generator=g)
                 mixed_img, _ = self.strong_aug(mixed_img, params)
 
+        # MIC (Hoyer et al. 2023; mmda/models/uda/masking.py): the student
+        # on the masked target vs the full-image pseudo-label and weight.
+        if self.mic is not None:
+            with record_function('dacs.mic'), self.no_sync_student():
+                masked_img, mic_mask = self.mic.masked_images(
+                    tgt_img, self.strong_aug, generator=g)
+                with optim_wrapper.optim_context(self):
+                    mic_logits = self._resize(
+                        self.student(masked_img, mode='tensor'),
+                        tgt_img.shape[-2:])
+                    mic_loss = self.mic.loss(mic_logits.float(), pseudo_label,
+                                             tgt_weight, self.ignore_index)
+                self.backward(mic_loss, optim_wrapper)
+            log_vars['mic.loss_ce'] = mic_loss.detach()
+            log_vars['mic.mask_ratio'] = 1.0 - mic_mask.mean()
+            del mic_logits, mic_loss
+
         # 5. weighted loss of the student on the mixed batch
         with record_function('dacs.mix_loss'), \
                 optim_wrapper.optim_context(self):
@@ -353,6 +382,8 @@ class DACS(BaseUDASegmentor):
             if mix_acc is not None:
                 log_vars['mix.acc_seg'] = mix_acc
         log_vars['loss'] = (src_loss.detach() + mix_loss.detach())
+        if self.mic is not None:
+            log_vars['loss'] = log_vars['loss'] + log_vars['mic.loss_ce']
         log_vars.move_to_end('loss', last=False)
 
         if self.vis_requested:
