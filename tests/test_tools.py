@@ -131,12 +131,20 @@ def test_unknown_model_type_names_the_type(tmp_path):
     assert 'NoSuchHead' in proc.stderr
 
 
+def _free_port() -> int:
+    # a fixed port collides with any other DDP run on the machine
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 @pytest.mark.timeout(900)
 def test_dist_train_two_processes_gloo(tmp_path):
     proc = run(['bash', 'tools/dist_train.sh', CFG, '2', '--work-dir',
                 str(tmp_path), '--cfg-options', 'train_cfg.max_iters=2',
                 'default_hooks.checkpoint.interval=2', *FAST],
-               env_extra={'PYTHON': sys.executable, 'PORT': '29517'})
+               env_extra={'PYTHON': sys.executable, 'PORT': str(_free_port())})
     out = proc.stdout + proc.stderr
     assert osp.isfile(tmp_path / 'iter_2.pth')
     assert "dist_cfg: {'backend': 'gloo'}" in out, out[-3000:]
