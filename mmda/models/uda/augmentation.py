@@ -21,7 +21,9 @@ p = 0.8 for the jitter and strength 0.25; kornia draws the factors per
 image; ``utils/transformsgpu.py``, ``trainUDA.py``).
 
 Both modes apply the operations as batched tensor operations (no Python
-loop over images): per-image factors broadcast as ``(B, 1, 1, 1)`` tensors.
+loop over images): a factor shared by the batch runs torchvision's kernel on
+the whole batch, per-image factors broadcast as ``(B, 1, 1, 1)`` tensors
+(same formulas as torchvision's).
 
 The parameters of one call are returned as a dict, so that a second tensor
 (e.g. a second view of the same batch) can be augmented identically. Labels
@@ -33,11 +35,24 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torchvision.transforms.v2 import functional as TF
 
 from mmda.registry import MODELS
 
 _JITTER_OPS = ('brightness', 'contrast', 'saturation', 'hue')
 DRAW_MODES = ('batch', 'image')
+
+
+def _uniform(f: Union[float, Tensor]) -> Optional[float]:
+    """``f`` as a Python float if it is one value for the whole batch (a
+    float or a tensor of equal entries: then torchvision's kernels run on
+    the whole batch at once), else ``None``."""
+    if not isinstance(f, Tensor):
+        return float(f)
+    flat = f.flatten()
+    if flat.numel() == 0 or bool((flat == flat[0]).all()):
+        return float(flat[0]) if flat.numel() else None
+    return None
 
 
 def _factor(f: Union[float, Tensor], x: Tensor) -> Tensor:
@@ -59,22 +74,34 @@ def _blend(x: Tensor, y: Tensor, f: Tensor) -> Tensor:
 
 def adjust_brightness(x: Tensor, f) -> Tensor:
     """Brightness of (B, 3, H, W) RGB in [0, 1]; ``f`` scalar or (B,)."""
+    u = _uniform(f)
+    if u is not None:
+        return TF.adjust_brightness(x, u)
     return (x * _factor(f, x)).clamp_(0.0, 1.0)
 
 
 def adjust_contrast(x: Tensor, f) -> Tensor:
     """Blend with the per-image mean grey level (torchvision semantics)."""
+    u = _uniform(f)
+    if u is not None:
+        return TF.adjust_contrast(x, u)  # per-image means as well
     mean = _grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
     return _blend(x, mean, _factor(f, x))
 
 
 def adjust_saturation(x: Tensor, f) -> Tensor:
     """Blend with the per-pixel grey level (torchvision semantics)."""
+    u = _uniform(f)
+    if u is not None:
+        return TF.adjust_saturation(x, u)
     return _blend(x, _grayscale(x), _factor(f, x))
 
 
 def adjust_hue(x: Tensor, f) -> Tensor:
     """Rotate the hue by ``f`` turns (in [-0.5, 0.5]) in HSV space."""
+    u = _uniform(f)
+    if u is not None:
+        return TF.adjust_hue(x, u)
     r, g, b = x.unbind(dim=1)
     maxc, _ = x.max(dim=1)
     minc, _ = x.min(dim=1)
