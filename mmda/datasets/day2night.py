@@ -10,9 +10,9 @@ translation in that folder, so that one sample yields the pair
 ``(x_s, G_ST(x_s))`` with the same labels ``y_s`` - what the supervised
 term (eq. 12) and the day consistency term (eq. 15) of the mean teacher
 need. The pipeline loads both (``LoadImageFromFile`` +
-:class:`~mmda.datasets.transforms.LoadTranslatedImage`), crops/flips them
+:class:`~mmda.datasets.transforms.translated_pair.LoadTranslatedImage`), crops/flips them
 identically and packs the translation as ``translated_inputs``
-(:class:`~mmda.datasets.transforms.PackTranslatedSegInputs`).
+(:class:`~mmda.datasets.transforms.translated_pair.PackTranslatedSegInputs`).
 
 Why not translate the crops on the fly (``MeanTeacherUDA(translation=
 'online')``)? The generator normalises with InstanceNorm, whose statistics

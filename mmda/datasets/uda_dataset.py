@@ -9,7 +9,7 @@ semi-supervised ClassMix), each passed through its own pipeline::
          target_inputs=..., target_data_samples=...)   # target
 
 so mmengine's default ``pseudo_collate`` batches both halves and
-:class:`mmda.models.UDADataPreProcessor` normalises them. Other keys of the
+:class:`mmda.models.data_preprocessors.uda_data_preprocessor.UDADataPreProcessor` normalises them. Other keys of the
 source sample (e.g. ``translated_inputs``, the offline day->night
 translation of the source image) are passed through unchanged.
 

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 #: Order and titles of the tiles of one panel row (keys of the stash of
-#: :meth:`mmda.models.BaseUDASegmentor.stash_vis`).
+#: :meth:`mmda.models.segmentors.base_uda.BaseUDASegmentor.stash_vis`).
 PANEL_TILES = (
     ('src_img', 'source'),
     ('src_label', 'source label'),

@@ -2,7 +2,7 @@
 the day image through the geometric transforms of the pipeline.
 
 ``LoadTranslatedImage`` reads ``results['translated_img_path']`` (set by
-:class:`~mmda.datasets.Day2NightCityscapesDataset`) and appends it to the
+:class:`~mmda.datasets.day2night.Day2NightCityscapesDataset`) and appends it to the
 day image as channels 3-5 of ``results['img']``. The geometric transforms
 that follow (``Resize``, ``RandomResize``, ``RandomCrop``, ``RandomFlip``,
 ``Pad``) treat every channel alike, so the day image, its translation and

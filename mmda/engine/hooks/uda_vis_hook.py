@@ -15,7 +15,7 @@ class UDAVisualizationHook(Hook):
     mixed weight of the training batch.
 
     Before the chosen iterations the hook sets ``model.vis_requested``; the
-    segmentor (:class:`mmda.models.BaseUDASegmentor` subclasses) then stashes
+    segmentor (:class:`mmda.models.segmentors.base_uda.BaseUDASegmentor` subclasses) then stashes
     detached CPU copies of those tensors in ``model.vis_data`` (nothing is
     copied on other iterations). After the iteration the panel goes to
     ``runner.visualizer.add_image`` -- PNG files under

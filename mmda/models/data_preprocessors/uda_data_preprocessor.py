@@ -12,7 +12,7 @@ from mmda.registry import MODELS
 class UDADataPreProcessor(SegDataPreProcessor):
     """:class:`SegDataPreProcessor` applied to both halves of a UDA batch.
 
-    A batch of :class:`mmda.datasets.UDADataset` holds ``inputs`` /
+    A batch of :class:`mmda.datasets.uda_dataset.UDADataset` holds ``inputs`` /
     ``data_samples`` (source) and ``target_inputs`` /
     ``target_data_samples`` (target). Both are cast to the device, converted
     BGR->RGB, normalised with the same mean/std (DACS normalises both domains
@@ -23,7 +23,7 @@ class UDADataPreProcessor(SegDataPreProcessor):
 
     Every further ``*inputs`` key (``translated_inputs``, the offline
     translation of the source images; ``day_inputs`` of an extra stream of
-    :class:`mmda.datasets.UDADataset`) is processed the same way, with its
+    :class:`mmda.datasets.uda_dataset.UDADataset`) is processed the same way, with its
     ``*data_samples`` when the batch has them.
 
     Args: the same as :class:`mmseg.models.SegDataPreProcessor`.

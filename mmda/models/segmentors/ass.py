@@ -72,7 +72,7 @@ def _no_sync(module: nn.Module, skip: bool):
 class ASS(BaseUDASegmentor):
     """Semi-supervised DA with global and semantic-level discriminators.
 
-    The batch comes from :class:`mmda.datasets.SemiTargetUDADataset`:
+    The batch comes from :class:`mmda.datasets.semi_target.SemiTargetUDADataset`:
     ``inputs`` / ``data_samples`` (source), ``labeled_inputs`` /
     ``labeled_data_samples`` (T_L; absent when no target image is labelled)
     and ``target_inputs`` / ``target_data_samples`` (T_U, labels unused).
@@ -264,7 +264,7 @@ class ASS(BaseUDASegmentor):
     # ------------------------------------------------------------ training
     def preprocess(self, data: Union[dict, tuple, list]) -> dict:
         """Pre-process the three halves of a
-        :class:`~mmda.datasets.SemiTargetUDADataset` batch: ``inputs`` (S),
+        :class:`~mmda.datasets.semi_target.SemiTargetUDADataset` batch: ``inputs`` (S),
         ``labeled_inputs`` (T_L, if any) and ``target_inputs`` (T_U)."""
         if not isinstance(data, dict) or 'inputs' not in data:
             raise KeyError('ASS.train_step: expected a batch dict with the '

@@ -41,10 +41,10 @@ class BaseUDASegmentor(BaseSegmentor):
 
     ``train_step`` of this base class trains the student on the source half
     of the batch only (a source-only baseline that reads the same
-    :class:`~mmda.datasets.UDADataset` batches); methods such as
-    :class:`~mmda.models.DACS` override :meth:`forward_train`.
+    :class:`~mmda.datasets.uda_dataset.UDADataset` batches); methods such as
+    :class:`~mmda.models.segmentors.dacs.DACS` override :meth:`forward_train`.
 
-    The teacher is updated by :class:`mmda.engine.EMATeacherHook` after the
+    The teacher is updated by :class:`mmda.engine.hooks.EMATeacherHook` after the
     optimizer step; its update counter is the buffer ``ema_step`` so that it
     is saved in checkpoints and survives ``--resume`` (METHODS.md, shared
     machinery). The buffer ``uda_iter`` counts training steps (iteration

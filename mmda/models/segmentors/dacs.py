@@ -18,7 +18,7 @@ One training step (thesis ch. 3, §3.2; METHODS.md "DACS"):
 4. strong augmentation (colour jitter, Gaussian blur) of the mixed images;
 5. pixel-weighted cross-entropy of the student on the mixed batch
    (backwarded), then a single optimizer step. The teacher is updated
-   afterwards by :class:`mmda.engine.EMATeacherHook`.
+   afterwards by :class:`mmda.engine.hooks.EMATeacherHook`.
 
 Config switches (same code path): pseudo-label weight mode (and per-batch
 vs per-image reduction), teacher BatchNorm statistics, soft targets instead
@@ -110,7 +110,7 @@ class DACS(BaseUDASegmentor):
             the pseudo-labels. ``'batch'`` (default): the statistics of the
             target batch itself, as the DACS and DAFormer teachers, which
             run in train mode; the running buffers are neither used nor
-            changed (:func:`mmda.models.uda.bn_batch_statistics`).
+            changed (:func:`mmda.models.uda.pseudo_label.bn_batch_statistics`).
             ``'running'``: eval mode, the running statistics (a different
             method, kept as an ablation). Every other layer is in eval
             mode either way.

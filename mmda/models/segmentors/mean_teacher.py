@@ -1,7 +1,7 @@
 """Mean-teacher domain extension day -> night (Scherer et al., DeLTA 2021).
 
 One training step (§3.3, eq. 12-16; METHODS.md "Mean-teacher domain
-extension"), batches of :class:`~mmda.datasets.UDADataset` with labelled day
+extension"), batches of :class:`~mmda.datasets.uda_dataset.UDADataset` with labelled day
 images ``x_s`` (source) and unlabelled night images ``x_t`` (target):
 
 1. ``G_ST(x_s)``: the frozen day->night generator (``translator``, e.g.
@@ -40,7 +40,7 @@ feature loss), ``day_consistency`` / ``night_consistency`` (full SSL = both).
 Where ``G_ST(x_s)`` comes from (``translation``): ``'offline'`` takes it from
 the batch (``translated_inputs``: the "Day2Night (CS)" copy written by
 ``tools/translate.py`` before training, Table 1 caption; see
-:class:`~mmda.datasets.Day2NightCityscapesDataset`); ``'online'`` runs the
+:class:`~mmda.datasets.day2night.Day2NightCityscapesDataset`); ``'online'`` runs the
 frozen ``translator`` on the day crops in every step (a variant: the
 generator's InstanceNorm then sees only the crop, not the whole image).
 

@@ -6,7 +6,7 @@ network's own mmengine optim wrapper: the losses are computed inside
 no DDP gradient sync while accumulating) and back-propagated by the wrapper
 (AMP loss scaling, the non-finite guard), which then clips and steps
 (``clip_grad``, ``accumulative_counts``). See
-:meth:`mmda.models.segmentors.BaseUDASegmentor.train_step`.
+:meth:`mmda.models.segmentors.base_uda.BaseUDASegmentor.train_step`.
 """
 from typing import Dict, Optional, Sequence
 
