@@ -12,12 +12,12 @@ from PIL import Image
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 
-# Independent copies of METHODS.md "Dataset formats" (do not import them from
+# Independent copies of docs/methods.md#dataset-formats (do not import them from
 # the implementation).
 GTA_TABLE = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8,
              22: 9, 23: 10, 24: 11, 25: 12, 26: 13, 27: 14, 28: 15, 31: 16,
              32: 17, 33: 18}
-# METHODS.md's 16 entries + terrain/truck/train (16, 18, 20) as in DAFormer.
+# docs/methods.md's 16 entries + terrain/truck/train (16, 18, 20) as in DAFormer.
 SYNTHIA_TABLE = {3: 0, 4: 1, 2: 2, 21: 3, 5: 4, 7: 5, 15: 6, 9: 7, 6: 8,
                  1: 10, 10: 11, 17: 12, 8: 13, 19: 15, 12: 17, 11: 18,
                  16: 9, 18: 14, 20: 16}

@@ -1,5 +1,5 @@
 # ASS, GTA5 -> Cityscapes, global adaptation only ("GA" column of Table 1;
-# Wang et al. 2020 §3.1-3.2, §4; METHODS.md "ASS"). The GA+FCSA / GA+CSA
+# Wang et al. 2020 §3.1-3.2, §4; docs/methods.md#ass). The GA+FCSA / GA+CSA
 # bases add a semantic-level discriminator; the children set num_labeled.
 # Network and training follow AdaptSegNet ([22] in the paper, §4.1):
 # DeepLab-v2 ResNet-101 initialised from the COCO-pretrained DeepLab

@@ -1,8 +1,8 @@
 # Oracle for GTA5 -> Cityscapes: the model and schedule of ./gta2city.py
 # trained on the labelled Cityscapes train split (2975 images) instead,
 # evaluated on Cityscapes val (the upper bound of adaptation; ~65-70 mIoU for
-# DeepLab-v2 in the UDA literature, METHODS.md "Calibrating the toy
-# benchmark"). Composed from the bases rather than inherited from
+# DeepLab-v2 in the UDA literature, docs/methods.md
+# #calibrating-the-toy-benchmark). Composed from the bases rather than inherited from
 # ./gta2city.py so that no GTA5 dataset key (ann_file, ...) leaks in.
 _base_ = [
     '../_base_/models/deeplabv2_r101.py',

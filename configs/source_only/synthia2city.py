@@ -1,7 +1,7 @@
 # Source-only baseline, SYNTHIA (RAND_CITYSCAPES) -> Cityscapes: DeepLab-v2
 # ResNet-101 trained on SYNTHIA labels only, evaluated on Cityscapes val with
 # the 19-class mIoU and the 16- and 13-class mIoUs of the UDA literature
-# (keys `mIoU`, `16cls/mIoU`, `13cls/mIoU`; METHODS.md "Dataset formats").
+# (keys `mIoU`, `16cls/mIoU`, `13cls/mIoU`; docs/methods.md#dataset-formats).
 # Compare with ./synthia2city_oracle.py.
 _base_ = [
     '../_base_/models/deeplabv2_r101.py',

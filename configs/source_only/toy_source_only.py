@@ -1,8 +1,8 @@
 # Source-only baseline on the embedded toy benchmark: train the tiny
 # DeepLabV2 on toy "source" (flat synthetic day), evaluate on toy "target"
 # (textured real day) val. Compare with ./toy_oracle.py (trained on target
-# labels); METHODS.md "Calibrating the toy benchmark" asks for source-only at
-# about 40-60% of the oracle's mIoU. Measured by
+# labels); docs/methods.md#calibrating-the-toy-benchmark aims source-only
+# at about 40-60% of the oracle's mIoU. Measured by
 # tools/benchmarks/toy_source_only.py (3 seeds): source-only 34.7 ± 1.0,
 # oracle 63.8 ± 0.7 target mIoU (ratio 0.54); night: 35.5 vs 64.0 (0.55).
 #

@@ -4,8 +4,8 @@ Scherer et al. (§4.1) train the mean teacher on unlabelled night images of
 Dark Zurich and BDD100K. BDD100K ships ``images/100k/{train,val}/*.jpg`` and
 the image attributes in ``labels/bdd100k_labels_images_{train,val}.json``
 (a list of records with ``name`` and ``attributes.timeofday`` in
-``daytime``, ``night``, ``dawn/dusk``, ``undefined``; METHODS.md "Dataset
-formats"). ``tools/dataset_converters/bdd100k_night.py``
+``daytime``, ``night``, ``dawn/dusk``, ``undefined``;
+docs/methods.md#dataset-formats). ``tools/dataset_converters/bdd100k_night.py``
 (:func:`write_bdd100k_timeofday_split`) writes the night-time image names to
 ``night_{train,val}.txt``; :class:`BDD100KNightDataset` reads them.
 """

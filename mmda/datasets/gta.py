@@ -2,7 +2,7 @@
 
 The dataset ships 24,966 frames as ``images/NNNNN.png`` and
 ``labels/NNNNN.png``; the labels are 8-bit palette PNGs whose pixel values
-are Cityscapes *label ids* 0-33 (METHODS.md "Dataset formats").
+are Cityscapes *label ids* 0-33 (docs/methods.md#dataset-formats).
 ``tools/dataset_converters/gta.py`` (:func:`convert_gta5`) writes
 ``labels/NNNNN_labelTrainIds.png`` next to them (mmseg's Cityscapes
 converter convention), the class statistics for rare-class sampling and the
@@ -28,7 +28,7 @@ data/gta/
 (*) written by tools/dataset_converters/gta.py"""
 
 #: Cityscapes label id -> train id (cityscapesscripts' ``labels.py``; the
-#: same table as METHODS.md "Dataset formats"). Every other id of 0-33 is a
+#: same table as docs/methods.md#dataset-formats). Every other id of 0-33 is a
 #: void / unevaluated class and maps to 255.
 GTA5_ID_TO_TRAINID = {
     7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9,

@@ -4,7 +4,7 @@ The subset ships 9,400 frames (760x1280) as ``RGB/NNNNNNN.png`` and
 ``GT/LABELS/NNNNNNN.png``; the labels are 16-bit 3-channel PNGs with the
 class id in the red channel (OpenCV ``IMREAD_UNCHANGED`` loads BGR, so the
 last of the three channels; PIL cannot open them) and the instance id in the
-green channel (METHODS.md "Dataset formats").
+green channel (docs/methods.md#dataset-formats).
 ``tools/dataset_converters/synthia.py`` (:func:`convert_synthia`) writes
 ``GT/LABELS/NNNNNNN_labelTrainIds.png`` next to them, the class statistics
 and the split file ``train.txt``; :class:`SynthiaDataset` reads that layout.
@@ -38,7 +38,7 @@ data/synthia/
 #: 7 pole, 8 car, 9 traffic sign, 10 pedestrian, 11 bicycle, 12 motorcycle,
 #: 13 parking-slot, 14 road-work, 15 traffic light, 16 terrain, 17 rider,
 #: 18 truck, 19 bus, 20 train, 21 wall, 22 lanemarking.
-#: The 16 entries of METHODS.md "Dataset formats", plus terrain (16 -> 9),
+#: The 16 entries of docs/methods.md#dataset-formats, plus terrain (16 -> 9),
 #: truck (18 -> 14) and train (20 -> 16) as in DAFormer's converter: the
 #: dataset defines them although (almost) no pixel carries them, and mapping
 #: them to their own class is the faithful choice (the 16/13-class metrics

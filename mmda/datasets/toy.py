@@ -18,8 +18,8 @@ with different seeds, so no image is shared) and differ only in rendering:
 Files: ``{root}/{domain}/images/{split}/{idx:05d}.png`` (RGB) and
 ``{root}/{domain}/labels/{split}/{idx:05d}.png`` (uint8 train ids).
 
-The strength of the shifts is calibrated as asked by METHODS.md
-("Calibrating the toy benchmark"): with ``configs/source_only/toy_*.py``
+The strength of the shifts is calibrated as described in
+docs/methods.md#calibrating-the-toy-benchmark: with ``configs/source_only/toy_*.py``
 (deeplabv2_tiny, 600 iterations), measured by
 ``tools/benchmarks/toy_source_only.py``:
 
@@ -92,7 +92,7 @@ _TEXTURE[[ROAD, SIDEWALK, BUILDING, POLE, SIGN, VEGETATION, TERRAIN, SKY,
                            0.20, 0.14)
 
 # Rendering parameters of the shifted domains (see module docstring): the
-# calibration knobs of METHODS.md "Calibrating the toy benchmark" (a 0.5
+# calibration knobs of docs/methods.md#calibrating-the-toy-benchmark (a 0.5
 # colour shift + texture gave ~48% of the oracle in its prototype). Measured
 # with configs/source_only/toy_*.py (deeplabv2_tiny, 600 iterations, seed 0),
 # source-only night mIoU against an oracle of ~64:
@@ -100,8 +100,8 @@ _TEXTURE[[ROAD, SIDEWALK, BUILDING, POLE, SIGN, VEGETATION, TERRAIN, SKY,
 #   darkness 0.82, sky gain 0.6  -> 25.4
 #   darkness 0.70, sky gain 0.6, neutral tint -> 20.3
 #   darkness 0.90, sky gain 0.6  -> 33.5 (kept: ~half of the oracle)
-# i.e. the night must stay mild (METHODS.md: "a milder darkness to give the
-# mean teacher a start"); it is recognisably night through the dark sky,
+# i.e. the night must stay mild (docs/methods.md#calibrating-the-toy-benchmark:
+# a milder darkness gives the mean teacher a start); it is recognisably night through the dark sky,
 # the tint, the noise and the lights.
 TARGET_COLOUR_SHIFT = 0.5  # fraction of a per-class RGB offset of norm ~110
 NIGHT_DARKNESS = 0.9  # global gain of the night domain before lights

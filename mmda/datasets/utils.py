@@ -1,8 +1,8 @@
 """Shared helpers of mmda's real-dataset classes and converters.
 
 * :data:`CITYSCAPES_METAINFO` - the 19 Cityscapes train-id classes used by
-  every dataset of mmda (METHODS.md: "Classes are the 19 Cityscapes train
-  ids ... 255 = ignore").
+  every dataset of mmda (docs/methods.md#classes: 19 Cityscapes
+  train ids, 255 = ignore).
 * :func:`check_dir` / :func:`check_file` - errors naming the missing path and
   the expected layout.
 * :class:`LabelIdMapper` - vectorised (lookup-table) mapping of a dataset's

@@ -2,7 +2,7 @@
 
 SYNTHIA→Cityscapes results are reported over 16 classes (SYNTHIA has no
 terrain, truck and train) and over 13 (also without wall, fence and pole;
-METHODS.md "Dataset formats", DACS thesis Table 4.4). Nighttime Driving's
+docs/methods.md#dataset-formats, DACS thesis Table 4.4). Nighttime Driving's
 test set annotates only 17 of the 19 classes and Scherer et al. (§4.1)
 report over those.
 

@@ -3,8 +3,8 @@
 Trains the source-only and oracle configs of ``configs/source_only/toy_*.py``
 for several seeds through mmengine's ``Runner`` (CPU, temporary work dirs)
 and prints a markdown table of the evaluation-domain mIoU (mean ± std over
-seeds) and the source-only / oracle ratio that METHODS.md ("Calibrating the
-toy benchmark") asks to be about 40-60%.
+seeds) and the source-only / oracle ratio that docs/methods.md
+(#calibrating-the-toy-benchmark) aims at 40-60%.
 
 Example::
 

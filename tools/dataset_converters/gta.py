@@ -1,7 +1,7 @@
 """Convert GTA5 labels to Cityscapes train ids and save class statistics.
 
 Reads ``<gta_path>/labels/NNNNN.png`` (8-bit palette PNGs of Cityscapes label
-ids 0-33, METHODS.md "Dataset formats") and writes, next to each,
+ids 0-33, docs/methods.md#dataset-formats) and writes, next to each,
 ``NNNNN_labelTrainIds.png`` (19 train ids, 255 = ignore). Into ``--out-dir``
 (default: ``<gta_path>``) it writes ``train.txt`` (converted samples; the
 ``ann_file`` of ``configs/_base_/datasets/gta.py``) and the rare-class

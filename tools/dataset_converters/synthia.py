@@ -2,7 +2,7 @@
 class statistics.
 
 Reads ``<synthia_path>/GT/LABELS/NNNNNNN.png`` (16-bit 3-channel PNGs, the
-class id in the red channel; METHODS.md "Dataset formats") and writes, next
+class id in the red channel; docs/methods.md#dataset-formats) and writes, next
 to each, ``NNNNNNN_labelTrainIds.png`` (19 train ids, 255 = ignore). Into
 ``--out-dir`` (default: ``<synthia_path>``) it writes ``train.txt``
 (converted samples; the ``ann_file`` of

@@ -1,5 +1,5 @@
 # Semi-supervised GTA5 -> Cityscapes for ASS (Wang et al. 2020, §3, §5;
-# METHODS.md "ASS"): all labelled GTA5 images (source), a seeded random
+# docs/methods.md#ass): all labelled GTA5 images (source), a seeded random
 # subset T_L of `num_labeled` labelled Cityscapes train images and the
 # unlabelled rest T_U. Following AdaptSegNet (the code ASS builds on, §4.1):
 # GTA5 resized to 1280x720 and Cityscapes to 1024x512 (w x h), whole images,

@@ -17,7 +17,7 @@ gta_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     # GTA5 frames (1914x1052) resized to 1280x720 (w x h) as in DAFormer's
-    # DACS reproduction (METHODS.md "DACS"; the thesis §4.1.3 uses 1280x760),
+    # DACS reproduction (docs/methods.md#dacs; the thesis §4.1.3 uses 1280x760),
     # then 512x512 random crops.
     dict(type='Resize', scale=(1280, 720), keep_ratio=True),
     dict(type='RandomCrop', crop_size=gta_crop_size, cat_max_ratio=0.75),

@@ -1,5 +1,5 @@
 # GTA5 (labelled source) -> Cityscapes (unlabelled target), DACS thesis setting
-# (tranheden_olsson2020 thesis §4.1.3; METHODS.md "DACS"):
+# (tranheden_olsson2020 thesis §4.1.3; docs/methods.md#dacs):
 # - GTA5 images resized to 760x1280 (HxW), Cityscapes to 512x1024;
 # - random 512x512 crops of both, batch 2 + 2, no other augmentation (§3.4,
 #   §4.1.2: "we do not use any [augmentation] for the Cityscapes dataset";

@@ -3,7 +3,7 @@
 # resized to 512x1024, random 512x512 crops, batch 2 + 2.
 # SYNTHIA has no terrain, truck and train: report the 16-class mIoU (and the
 # 13-class one without wall, fence, pole) from the per-class IoUs
-# (METHODS.md "Dataset formats").
+# (docs/methods.md#dataset-formats).
 # Prepare SYNTHIA with tools/dataset_converters/synthia.py.
 _base_ = './uda_gta2city.py'
 crop_size = (512, 512)

@@ -8,7 +8,7 @@ things the hook uses:
 * ``teacher``: a network of the same architecture receiving no gradients;
 * ``ema_step``: a long scalar buffer counting teacher updates. It is part of
   the model's state dict, so it is checkpointed and restored on resume and
-  the warm start ``alpha_i = min(1 - 1/(i+1), alpha)`` (METHODS.md) does not
+  the warm start ``alpha_i = min(1 - 1/(i+1), alpha)`` (docs/methods.md#student-and-teacher) does not
   silently restart.
 """
 from typing import Optional

@@ -1,6 +1,6 @@
 """Generic schedules of model attributes (confidence thresholds, loss weights).
 
-Examples (METHODS.md, Scherer et al. §4.2): the consistency confidence
+Examples (Scherer et al. §4.2): the consistency confidence
 threshold rho rises linearly 0.5 -> 0.9 over training; the SSL weight
 lambda_ssl rises linearly 50 -> 100 after a 10k-iteration warm-up (of 50k)
 with no SSL loss::

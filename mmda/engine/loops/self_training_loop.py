@@ -1,6 +1,6 @@
 """Round-based self-training with scale-invariant examples (SIE).
 
-Subhani & Ali, ECCV 2020 (METHODS.md "Scale-invariant examples"; authors'
+Subhani & Ali, ECCV 2020 (docs/methods.md#scale-invariant-examples; authors'
 code "LSE"). Starting from a source-trained model, every round
 
 1. predicts all target images (the model's ``test_step``, batched, tqdm bar

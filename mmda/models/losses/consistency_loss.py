@@ -1,7 +1,7 @@
 """Confidence-masked consistency loss of the mean-teacher domain extension.
 
-Scherer et al. 2021, §3.3, eq. 14-15 (METHODS.md "Mean-teacher domain
-extension")::
+Scherer et al. 2021, §3.3, eq. 14-15 (docs/methods.md
+#mean-teacher-domain-extension)::
 
     w_ij(f_T(x)) = 1 if max_c softmax(f_T(x))_ijc >= rho else 0      (14)
     L = || w(f_T(x)) * (softmax(f_T(x')) - softmax(f_S(x''))) ||_2^2  (15)

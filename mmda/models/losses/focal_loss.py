@@ -3,7 +3,7 @@
 mmseg 1.2.2 ships a ``FocalLoss`` too, but it is the *sigmoid* focal loss of
 RetinaNet (one binary problem per class, ``alpha`` balancing, mmcv's CUDA op):
 a different objective. Scale-invariant examples (Subhani & Ali, ECCV 2020;
-METHODS.md "Scale-invariant examples") use the softmax form on the pixel
+docs/methods.md#scale-invariant-examples) use the softmax form on the pixel
 cross-entropy, as in the authors' code::
 
     ce_i  = -log softmax(x_i)[y_i]
@@ -41,7 +41,7 @@ def softmax_focal_loss(pred: torch.Tensor,
         weight (Tensor, optional): element-wise weight, same shape as
             ``label``.
         gamma (float): focusing parameter. Defaults to 3.0 (the paper's
-            value, METHODS.md).
+            value, docs/methods.md#scale-invariant-examples).
         class_weight (Tensor, optional): per-class weight of the
             cross-entropy (as in ``F.cross_entropy``). ``p_t`` is taken from
             the unweighted cross-entropy.

@@ -3,7 +3,7 @@
 
 Semi-supervised domain adaptation with all labelled source images ``S``, a
 few labelled target images ``T_L`` and the unlabelled target images ``T_U``
-(METHODS.md "ASS"; paper §3). One training step:
+(docs/methods.md#ass; paper §3). One training step:
 
 1. **Segmentor update** (eq. 9), discriminators frozen:
    ``lambda_seg * (L_seg(I_s) + L_seg(I_tl)) + lambda_gadv * L_gadv(I_s)

@@ -46,8 +46,8 @@ class BaseUDASegmentor(BaseSegmentor):
 
     The teacher is updated by :class:`mmda.engine.hooks.EMATeacherHook` after the
     optimizer step; its update counter is the buffer ``ema_step`` so that it
-    is saved in checkpoints and survives ``--resume`` (METHODS.md, shared
-    machinery). The buffer ``uda_iter`` counts training steps (iteration
+    is saved in checkpoints and survives ``--resume`` (docs/methods.md
+    #student-and-teacher). The buffer ``uda_iter`` counts training steps (iteration
     dependent ramps and the per-iteration random generator of
     :meth:`iter_generator` use it).
 

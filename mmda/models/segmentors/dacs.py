@@ -1,7 +1,7 @@
 """DACS: Domain Adaptation via Cross-domain mixed Sampling (Tranheden, Olsson
 et al.), and semi-supervised ClassMix, as one segmentor.
 
-One training step (thesis ch. 3, §3.2; METHODS.md "DACS"):
+One training step (thesis ch. 3, §3.2; docs/methods.md#dacs):
 
 1. supervised cross-entropy of the student on the labelled source batch
    (backwarded at once, which frees its graph);

@@ -1,7 +1,7 @@
 """Mean-teacher domain extension day -> night (Scherer et al., DeLTA 2021).
 
-One training step (§3.3, eq. 12-16; METHODS.md "Mean-teacher domain
-extension"), batches of :class:`~mmda.datasets.uda_dataset.UDADataset` with labelled day
+One training step (Scherer et al. §3.3, eq. 12-16;
+docs/methods.md#mean-teacher-domain-extension), batches of :class:`~mmda.datasets.uda_dataset.UDADataset` with labelled day
 images ``x_s`` (source) and unlabelled night images ``x_t`` (target):
 
 1. ``G_ST(x_s)``: the frozen day->night generator (``translator``, e.g.

@@ -2,7 +2,7 @@
 
 ``theta_t <- alpha_i * theta_t + (1 - alpha_i) * theta_s`` with the warm start
 ``alpha_i = min(1 - 1 / (i + 1), alpha)`` of the DACS code
-(``update_ema_variables``), ``i`` being the
+(``update_ema_variables``; docs/methods.md#student-and-teacher), ``i`` being the
 number of teacher updates done so far. ``alpha_0 = 0`` makes the teacher a
 copy of the student at the first update; while ``1 - 1/(i+1) < alpha`` the
 teacher is the plain average of all student versions seen.

@@ -6,7 +6,7 @@ Algorithm 1)::
     x' = M * x_a + (1 - M) * x_b
 
 and differ only in how the binary mask ``M`` is drawn (thesis §2.5.2, §3.1;
-METHODS.md "DACS" step 3). ``M == 1`` marks pixels taken from ``a`` (the
+docs/methods.md#dacs step 3). ``M == 1`` marks pixels taken from ``a`` (the
 source image in DACS' cross-domain "InterMix"), ``M == 0`` pixels taken from
 ``b`` (the target image).
 
@@ -163,7 +163,7 @@ class BaseMix:
 
 @MODELS.register_module()
 class ClassMix(BaseMix):
-    """ClassMix masks (thesis §3.1, Algorithm 1; METHODS.md DACS step 3).
+    """ClassMix masks (thesis §3.1, Algorithm 1; docs/methods.md#dacs step 3).
 
     For each image, the classes present in its label map (``ignore_index``
     excluded) are collected, ``ceil(proportion * n)`` of them are chosen
@@ -173,7 +173,7 @@ class ClassMix(BaseMix):
 
     Notes on the reference code: the DACS code (``trainUDA.py``) rounds up,
     ``(n + n % 2) / 2``, but its filtering of the ignore label is commented
-    out, so 255 can be drawn as a "class" there; METHODS.md (and the ClassMix
+    out, so 255 can be drawn as a "class" there; docs/methods.md#dacs (and the ClassMix
     SSL code) exclude it, as we do. The ClassMix SSL code rounds down
     (``proportion`` cannot reproduce that for odd ``n``).
 
