@@ -24,13 +24,15 @@ H, W = 32, 64
 METHODS = ('source_only', 'dacs', 'mean_teacher', 'ass', 'cyclegan')
 
 
-def tiny_segmentor(h: int = H, w: int = W, dropout: float = 0.1) -> dict:
-    """configs/_base_/models/deeplabv2_tiny.py at (h, w)."""
+def tiny_segmentor(h: int = H, w: int = W, dropout=0.1) -> dict:
+    """configs/_base_/models/deeplabv2_tiny.py at (h, w); ``dropout`` before
+    the classifier (``None``: the config's, i.e. none)."""
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', '_base_', 'models', 'deeplabv2_tiny.py'))
     seg = copy.deepcopy(cfg.model.to_dict())
     seg['data_preprocessor']['size'] = (h, w)
-    seg['decode_head']['dropout_ratio'] = dropout
+    if dropout is not None:
+        seg['decode_head']['dropout_ratio'] = dropout
     return seg
 
 

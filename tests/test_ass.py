@@ -13,10 +13,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
+import helpers
 import mmda  # noqa: F401  (registers everything)
 from mmda.datasets.semi_target import (LabeledSubsetDataset,
                                        SemiTargetUDADataset, read_split_file,
@@ -294,11 +295,8 @@ def test_semi_target_dataset(domains, tmp_path):
 
 # ------------------------------------------------------------ the segmentor
 def _tiny_segmentor(h=H, w=W):
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', '_base_', 'models', 'deeplabv2_tiny.py'))
-    seg = copy.deepcopy(cfg.model)  # a ConfigDict, as the Runner passes it
-    seg.data_preprocessor.size = (h, w)
-    return seg
+    # a ConfigDict, as the Runner passes it
+    return ConfigDict(helpers.tiny_segmentor(h, w, dropout=None))
 
 
 def _ass_cfg(semantic='CSADiscriminator', **kwargs):

@@ -14,6 +14,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+import helpers
 from mmda.models.segmentors.base_uda import BaseUDASegmentor
 from mmda.models.segmentors.dacs import pixel_weighted_cross_entropy
 from mmda.models.uda.pseudo_label import sigmoid_rampup
@@ -29,11 +30,7 @@ torch.set_num_threads(1)
 
 
 def tiny_segmentor():
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', '_base_', 'models', 'deeplabv2_tiny.py'))
-    seg = cfg.model.to_dict()
-    seg['data_preprocessor']['size'] = (H, W)
-    return seg
+    return helpers.tiny_segmentor(H, W, dropout=None)
 
 
 def build_dacs(**kwargs):
@@ -48,23 +45,11 @@ def make_batch(src_labels, seed=0):
     """A UDADataset-style batch of uint8 images and source labels."""
     g = torch.Generator().manual_seed(seed)
     B = len(src_labels)
-
-    def samples(labels):
-        out = []
-        for lab in labels:
-            s = SegDataSample()
-            if lab is not None:
-                s.gt_sem_seg = PixelData(data=lab[None].long())
-            out.append(s)
-        return out
-
     return dict(
-        inputs=[torch.randint(0, 256, (3, H, W), generator=g,
-                              dtype=torch.uint8) for _ in range(B)],
-        data_samples=samples(src_labels),
-        target_inputs=[torch.randint(0, 256, (3, H, W), generator=g,
-                                     dtype=torch.uint8) for _ in range(B)],
-        target_data_samples=samples([None] * B))
+        inputs=helpers.uint8_images(B, g),
+        data_samples=helpers.seg_samples(src_labels),
+        target_inputs=helpers.uint8_images(B, g),
+        target_data_samples=helpers.seg_samples([None] * B))
 
 
 def random_labels(B, seed=0):

@@ -21,6 +21,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from torchvision.transforms.v2 import functional as TF
 
+import helpers
 from mmda.engine.loops.multi_domain_val_loop import (MultiDomainTestLoop,
                                                      MultiDomainValLoop)
 from mmda.models.losses.consistency_loss import (MaskedConsistencyLoss,
@@ -43,12 +44,7 @@ H, W = 32, 64
 
 # --------------------------------------------------------------- helpers
 def tiny_segmentor(dropout=0.5):
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', '_base_', 'models', 'deeplabv2_tiny.py'))
-    seg = copy.deepcopy(cfg.model.to_dict())
-    seg['decode_head']['dropout_ratio'] = dropout
-    seg['data_preprocessor']['size'] = (H, W)
-    return seg
+    return helpers.tiny_segmentor(H, W, dropout=dropout)
 
 
 def build_mt(**kwargs):
@@ -71,19 +67,10 @@ def make_batch(B=2, seed=0):
     g = torch.Generator().manual_seed(seed)
 
     def samples():
-        out = []
-        for _ in range(B):
-            s = SegDataSample()
-            s.gt_sem_seg = PixelData(
-                data=torch.randint(0, 19, (1, H, W), generator=g))
-            s.set_metainfo(dict(img_shape=(H, W), ori_shape=(H, W),
-                                pad_shape=(H, W)))
-            out.append(s)
-        return out
+        return helpers.seg_samples(helpers.labels(B, g, num_classes=19))
 
     def imgs():
-        return [torch.randint(0, 256, (3, H, W), generator=g,
-                              dtype=torch.uint8) for _ in range(B)]
+        return helpers.uint8_images(B, g)
 
     return dict(inputs=imgs(), data_samples=samples(),
                 target_inputs=imgs(), target_data_samples=samples())
