@@ -17,15 +17,16 @@
 # Departures: jitter factors / blur sigma are drawn once per batch here
 # (draw='batch'); DAFormer's kornia jitter draws them per image
 # (draw='image' gets closer; the on/off decision is per batch in their code).
-# The backbone checkpoint is downloaded by mmengine; point
-# `daformer_backbone_checkpoint` to a local file offline.
+# The backbone is mmseg's ImageNet ResNet-101-V1c (the file
+# `open-mmlab://resnet101_v1c` names), read from checkpoints/ (nothing is
+# downloaded at run time; docs/pretrained_weights.md).
 _base_ = [
     './dacs_r101_coco_base.py',
     '../_base_/datasets/uda_gta2city_daformer.py',
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_40k.py',
 ]
-daformer_backbone_checkpoint = 'open-mmlab://resnet101_v1c'
+daformer_backbone_checkpoint = 'checkpoints/resnet101_v1c-e67eebb6.pth'
 imagenet_data_preprocessor = dict(
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],

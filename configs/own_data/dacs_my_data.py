@@ -5,7 +5,7 @@
 # base for '../dacs/dacs_r101_coco_base.py' (DeepLabV2-ResNet101, COCO
 # weights: docs/pretrained_weights.md) plus a schedule such as
 # '../_base_/schedules/schedule_40k.py'.
-_base_ = ['../dacs/toy_dacs_base.py', './my_data.py']
+_base_ = ['../dacs/toy_dacs_base.py', './my_data_dataset.py']
 model = dict(
     segmentor=dict(
         # batches are padded to the crop size

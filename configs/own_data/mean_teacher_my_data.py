@@ -7,7 +7,7 @@
 # consistency between teacher and student remain. For a day -> night pair,
 # keep the base's translator (or a CycleGAN one, configs/cyclegan/) instead.
 # Evaluated: the EMA teacher (the method's reported network).
-_base_ = ['../mean_teacher/toy_full.py', './my_data.py']
+_base_ = ['../mean_teacher/toy_full.py', './my_data_dataset.py']
 model = dict(
     translator=None,
     sup_translated=False,

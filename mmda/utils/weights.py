@@ -21,6 +21,20 @@ KNOWN_WEIGHTS = {
         'mkdir -p checkpoints && wget -P checkpoints '
         'https://download.pytorch.org/models/resnet101-63fe2227.pth '
         '(or copy ~/.cache/torch/hub/checkpoints/resnet101-63fe2227.pth)'),
+    'resnet101_v1c-e67eebb6.pth': (
+        "mmseg's ImageNet ResNet-101-V1c (the file open-mmlab://resnet101_v1c "
+        'names), the backbone init of configs/dacs/gta2city_40k.py '
+        "(DAFormer's recipe)",
+        'mkdir -p checkpoints && wget -P checkpoints '
+        'https://download.openmmlab.com/pretrain/third_party/'
+        'resnet101_v1c-e67eebb6.pth'),
+    'mit_b5_mmseg.pth': (
+        "SegFormer's ImageNet-1k MiT-B5 (NVlabs release, mit_b5.pth) in "
+        "mmseg's layout, the encoder init of configs/daformer/* and "
+        'configs/mic/* (docs/daformer_mic.md)',
+        'python <mmsegmentation>/tools/model_converters/mit2mmseg.py '
+        'pretrained/mit_b5.pth checkpoints/mit_b5_mmseg.pth '
+        '(<mmsegmentation>: a checkout of mmsegmentation 1.x)'),
     'deeplabv2_r101_coco_mmda.pth': (
         'the COCO-pretrained DeepLabV2-ResNet101 of AdaptSegNet/DACS in mmda '
         'layout (configs/_base_/models/deeplabv2_r101_coco.py)',
@@ -72,6 +86,7 @@ REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
 # remote names of mmengine/mmcv -> the file they download
 REMOTE_FILES = {
     'torchvision://resnet101': 'resnet101-63fe2227.pth',
+    'open-mmlab://resnet101_v1c': 'resnet101_v1c-e67eebb6.pth',
     'torchvision://vgg16': 'vgg16-397923af.pth',
     'torchvision://vgg19': 'vgg19-dcbb9e9d.pth',
 }

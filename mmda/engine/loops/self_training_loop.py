@@ -175,8 +175,7 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: dict,
     model, so a partial load is an error here (``train_cfg.check_load_from``
     switches it off).
     """
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap(model)
     state = checkpoint.get('state_dict', checkpoint) \
         if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
