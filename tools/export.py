@@ -181,10 +181,17 @@ def export(config: str, checkpoint: str, out_dir: str,
     found: List[str] = []
     out = dict(default_scope='mmseg',
                model=scope_mmda_types(seg_cfg, names, found))
+    from mmda.registry import HOOKS as MMDA_HOOKS
     for key in KEPT_KEYS:
         if cfg.get(key, None) is not None:
             value = cfg[key]
             value = value.to_dict() if hasattr(value, 'to_dict') else value
+            if key == 'default_hooks':
+                # mmda's training guards (sanity check, non-finite and
+                # norm-statistics guards) watch UDA training, not a test run
+                value = {k: v for k, v in value.items()
+                         if not (isinstance(v, dict) and
+                                 v.get('type') in MMDA_HOOKS.module_dict)}
             out[key] = scope_mmda_types(copy.deepcopy(value), names, found)
     out['load_from'] = None
     out['resume'] = False
