@@ -9,7 +9,9 @@ import re
 import tokenize
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-NAME = re.compile(r'\bmmda(?:\.[A-Za-z_][A-Za-z0-9_]*)+')
+# a quoted name is a registry type with its scope (type='mmda.DLV2Head'),
+# not a Python path
+NAME = re.compile(r'(?<![\'"])\bmmda(?:\.[A-Za-z_][A-Za-z0-9_]*)+')
 # cited ahead of the code that defines it (owner: arch, moving the guards of
 # tools/train.py into configs/_base_/default_runtime.py)
 PENDING = {'mmda.engine.hooks.NonFiniteGuardHook'}

@@ -9,7 +9,7 @@ Trains two models with the same seed, model, optimiser, schedule and UDA
 batches (synthetic-day source -> textured real-day target):
 
 * **source-only**: the student of the config trained on the labelled source
-  half of the batches only (:class:`mmda.models.BaseUDASegmentor`);
+  half of the batches only (:class:`mmda.models.segmentors.base_uda.BaseUDASegmentor`);
 * **DACS**: the config itself.
 
 Then both are tested on the target val split and the demo prints one table:

@@ -18,7 +18,8 @@ val_dataloader = dict(dataset=dict(domain='target'))
 test_dataloader = dict(dataset=dict(domain='target'))
 
 # Short CPU schedule (~1-3 min on 2 cores): Adam, poly decay, 600 iterations
-# of batch 8 (the iteration count of the METHODS.md calibration prototype).
+# of batch 8 (the iteration count the toy benchmark was calibrated with;
+# docs/results.md).
 max_iters = 600
 optim_wrapper = dict(
     type='OptimWrapper',

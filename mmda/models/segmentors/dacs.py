@@ -125,7 +125,7 @@ class DACS(BaseUDASegmentor):
         ignore_index (int): ignored label value. Defaults to 255.
         mic (dict, optional): masked image consistency (MIC, Hoyer et al.
             2023), e.g. ``dict(mask_ratio=0.7, block_size=64)``; keyword
-            arguments of :class:`mmda.models.uda.MaskedImageConsistency`.
+            arguments of :class:`mmda.models.uda.masking.MaskedImageConsistency`.
             ``None`` (default) disables it.
         data_preprocessor, train_cfg, test_cfg, init_cfg: as
             :class:`BaseUDASegmentor` (``train_cfg=dict(seed=...)`` fixes

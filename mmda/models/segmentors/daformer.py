@@ -3,7 +3,7 @@
 thing-class ImageNet feature distance.
 
 DAFormer's training strategy (Sec. 3.3) on top of the DACS step of
-:class:`mmda.models.DACS` (ClassMix, per-batch confidence weight with
+:class:`mmda.models.segmentors.dacs.DACS` (ClassMix, per-batch confidence weight with
 tau = 0.968, colour jitter + blur, EMA teacher):
 
 * rare-class sampling of the source (Sec. 3.3, eq. 6, T = 0.01) is a
