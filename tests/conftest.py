@@ -27,3 +27,22 @@ def _register():
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_visualizers():
+    """Forget the visualizers earlier tests created in this process.
+
+    mmengine keeps them by name (``Visualizer.get_instance``); a Runner built
+    later with the same name reuses the old one, and its scalars go to the
+    earlier test's folder.
+    """
+    yield
+    from mmengine.visualization import Visualizer
+
+    def _all(cls):
+        yield cls
+        for sub in cls.__subclasses__():
+            yield from _all(sub)
+    for cls in _all(Visualizer):
+        cls._instance_dict.clear()

@@ -40,10 +40,12 @@ METHODS = {
     'mean_teacher': ('configs/mean_teacher/toy_full.py', [
         # SSL from iteration 2 on: the resumed half runs the ramps. The ramps
         # end at iteration 4 in both runs (by default they end at max_iters,
-        # which is 2 in the first half run: a different schedule)
+        # which is 2 in the first half run: a different schedule); the first
+        # half stops before they end, hence check_fit=False
         'custom_hooks.1.ramps.1.begin=2',
         'custom_hooks.1.ramps.0.end_iter=4',
         'custom_hooks.1.ramps.1.end_iter=4',
+        'custom_hooks.1.check_fit=False',
     ], ('student.', 'teacher.'), ('ema_step', 'uda_iter')),
     # the same with the two global-RNG draws (translator noise, student
     # dropout) switched off
@@ -51,6 +53,7 @@ METHODS = {
         'custom_hooks.1.ramps.1.begin=2',
         'custom_hooks.1.ramps.0.end_iter=4',
         'custom_hooks.1.ramps.1.end_iter=4',
+        'custom_hooks.1.check_fit=False',
         'model.student_dropout=False', 'model.translator.noise_std=0.0',
     ], ('student.', 'teacher.'), ('ema_step', 'uda_iter')),
     'cyclegan': ('configs/cyclegan/toy_day2night.py', [

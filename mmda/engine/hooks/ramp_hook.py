@@ -255,6 +255,10 @@ class ConfidenceRampHook(Hook):
             against ``runner.max_iters`` (``train_cfg.max_iters``) in
             ``before_train``, where a ramp that does not fit in the run
             raises an error naming its key.
+        check_fit (bool): that error (default). ``False`` lets absolute
+            ramps (``begin``/``end_iter``) run past ``train_cfg.max_iters``,
+            for a run that is continued later with ``--resume`` and a longer
+            schedule (a ramp must still end after it begins).
         log (bool): log the values through the message hub.
         priority (str | int): hook priority.
     """
@@ -264,7 +268,9 @@ class ConfidenceRampHook(Hook):
     def __init__(self,
                  ramps: Sequence[dict],
                  log: bool = True,
-                 priority: Optional[str] = 'NORMAL'):
+                 priority: Optional[str] = 'NORMAL',
+                 check_fit: bool = True):
+        self.check_fit = bool(check_fit)
         if isinstance(ramps, dict):
             ramps = [ramps]
         if not ramps:
@@ -333,7 +339,8 @@ class ConfidenceRampHook(Hook):
         max_iters = self._max_iters(runner)
         spans = []
         for ramp in self.ramps:
-            begin, end_iter = ramp.check_fits(max_iters)
+            begin, end_iter = ramp.check_fits(max_iters) \
+                if self.check_fit else ramp.resolve(max_iters)
             spans.append(f'{ramp.attr}: {ramp.start:g} -> {ramp.end:g} over '
                          f'iterations [{begin}, {end_iter})')
         logger = getattr(runner, 'logger', None)
