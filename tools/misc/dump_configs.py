@@ -1,0 +1,99 @@
+"""Dump every merged config under configs/ (``_base_`` fragments skipped) as
+canonical JSON, one file per config, so a restructuring of the config layer
+can be checked to change no merged config.
+
+Usage::
+
+    python tools/misc/dump_configs.py work_dirs/cfg_before
+    # ... edit configs/ ...
+    python tools/misc/dump_configs.py work_dirs/cfg_after
+    python tools/misc/dump_configs.py --compare work_dirs/cfg_before \
+        work_dirs/cfg_after
+
+The dump is ``Config.fromfile(path).to_dict()`` with sorted keys; tuples are
+written as ``{"__tuple__": [...]}`` so a list/tuple swap shows as a
+difference, and list order is kept. No key is dropped: the merged dict holds
+no path of the config file itself. Custom imports are not executed
+(``import_custom_modules=False``): they do not change the dict.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import sys
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+
+
+def config_paths(root=ROOT):
+    """Every config file under configs/ except the ``_base_`` fragments."""
+    pattern = osp.join(root, 'configs', '**', '*.py')
+    return sorted(p for p in glob.glob(pattern, recursive=True)
+                  if f'{os.sep}_base_{os.sep}' not in p)
+
+
+def _canonical(obj):
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return {'__tuple__': [_canonical(v) for v in obj]}
+    if isinstance(obj, list):
+        return [_canonical(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return {'__repr__': f'{type(obj).__name__}:{obj!r}'}
+
+
+def dump_config(path):
+    """Canonical JSON text of the merged config at ``path``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    return json.dumps(_canonical(cfg.to_dict()), sort_keys=True, indent=1)
+
+
+def dump_all(out_dir, root=ROOT):
+    os.makedirs(out_dir, exist_ok=True)
+    paths = config_paths(root)
+    for path in paths:
+        rel = osp.relpath(path, osp.join(root, 'configs'))
+        name = rel[:-len('.py')].replace(os.sep, '__') + '.json'
+        with open(osp.join(out_dir, name), 'w') as f:
+            f.write(dump_config(path) + '\n')
+    return len(paths)
+
+
+def compare(before, after):
+    """Names of dumps that differ or exist on one side only."""
+    a = set(os.listdir(before))
+    b = set(os.listdir(after))
+    diff = sorted(a ^ b)
+    for name in sorted(a & b):
+        with open(osp.join(before, name)) as f1, \
+                open(osp.join(after, name)) as f2:
+            if f1.read() != f2.read():
+                diff.append(name)
+    return len(a | b), diff
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('out_dir', nargs='?', help='folder for the dumps')
+    parser.add_argument('--compare', nargs=2, metavar=('BEFORE', 'AFTER'),
+                        help='compare two dump folders instead')
+    args = parser.parse_args(argv)
+    if args.compare:
+        total, diff = compare(*args.compare)
+        print(f'{total} configs, {len(diff)} differences')
+        for name in diff:
+            print('  differs:', name)
+        return 1 if diff else 0
+    if not args.out_dir:
+        parser.error('out_dir or --compare is required')
+    n = dump_all(args.out_dir)
+    print(f'dumped {n} configs to {args.out_dir}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
