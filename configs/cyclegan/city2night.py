@@ -74,12 +74,8 @@ test_cfg = None
 test_dataloader = None
 test_evaluator = None
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=100, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000,
-                    max_keep_ckpts=3),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
+    logger=dict(interval=100),
+    checkpoint=dict(interval=10000),
     visualization=dict(type='TranslationVisualizationHook', num_batches=4))
 # Each network gets its own DDP wrapper (separate optimizers / backward
 # passes); the frozen EMA generators and VGG are not wrapped.

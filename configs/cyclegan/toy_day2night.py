@@ -60,12 +60,7 @@ test_cfg = None
 test_dataloader = None
 test_evaluator = None
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500,
-                    max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
+    checkpoint=dict(interval=500, max_keep_ckpts=2),
     visualization=dict(type='TranslationVisualizationHook', num_batches=1))
 model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',

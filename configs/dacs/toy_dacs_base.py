@@ -8,6 +8,7 @@
 _base_ = [
     '../_base_/models/deeplabv2_tiny.py',
     '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_toy_600.py',
 ]
 model = dict(
     _delete_=True,
@@ -47,29 +48,11 @@ model_wrapper_cfg = dict(
     broadcast_buffers=False,
     find_unused_parameters=False)
 # Optimisation of the toy source-only/oracle baselines
-# (configs/source_only/toy_*.py): Adam 1e-3 with poly decay, for a tiny model
-# trained from scratch (the paper's SGD 2.5e-4 assumes a pretrained ResNet).
-max_iters = 600
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0))
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+# (configs/source_only/toy_*.py): configs/_base_/schedules/schedule_toy_600.py
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters,
-        max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    checkpoint=dict(interval=_base_.max_iters, max_keep_ckpts=1))
 custom_hooks = [
     dict(type='EMATeacherHook', alpha=0.99, interval=1),
     dict(type='UDAVisualizationHook', interval=250, max_samples=2),

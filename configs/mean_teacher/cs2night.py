@@ -78,17 +78,12 @@ param_scheduler = []
 train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=50000, val_interval=5000)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=5000,
+        interval=5000,
         # best checkpoint by the Dark Zurich *val* night mIoU, never by a
         # set Table 1 reports (Nighttime Driving test, Cityscapes val):
         # configs/_base_/datasets/mt_cs2night.py
-        max_keep_ckpts=2, save_best='dz_val/mIoU', rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+        max_keep_ckpts=2, save_best='dz_val/mIoU', rule='greater'))
 custom_hooks = [
     dict(type='EMATeacherHook', alpha=0.999, interval=1),
     dict(

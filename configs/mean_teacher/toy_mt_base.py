@@ -36,6 +36,7 @@ _base_ = [
     '../_base_/models/deeplabv2_tiny.py',
     '../_base_/datasets/mt_toy_day2night.py',
     '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_toy_600.py',
 ]
 model = dict(
     _delete_=True,
@@ -65,26 +66,10 @@ model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',
     broadcast_buffers=False,
     find_unused_parameters=False)
-max_iters = 600
+# 20% of the toy schedule's 600 iterations (schedule_toy_600.py)
 warmup_iters = 120
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0))
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters,
-        max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    checkpoint=dict(interval=_base_.max_iters, max_keep_ckpts=1))
 custom_hooks = [
     dict(type='EMATeacherHook', alpha=0.99, interval=1),
     dict(

@@ -61,15 +61,6 @@ test_evaluator = val_evaluator
 # every `interval` iterations and, through `save_last`, at the end of every
 # round (the loop's max_iters is the end of the last generated round).
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=2000,
-        max_keep_ckpts=-1,
-        save_param_scheduler=False),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+        interval=2000, max_keep_ckpts=-1, save_param_scheduler=False))
 randomness = dict(seed=0)
