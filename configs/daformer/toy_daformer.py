@@ -24,8 +24,9 @@ _base_ = [
     '../_base_/models/mit_tiny_daformer.py',
     '../_base_/default_runtime.py',
     '../_base_/datasets/uda_toy.py',
+    '../_base_/schedules/schedule_toy_600.py',
 ]
-max_iters = 600
+max_iters = _base_.max_iters
 warmup_iters = 23
 model = dict(
     _delete_=True,
@@ -53,10 +54,9 @@ model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',
     broadcast_buffers=False,
     find_unused_parameters=False)
+# AdamW over the toy schedule's Adam (schedule_toy_600.py)
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.01),
+    optimizer=dict(type='AdamW', weight_decay=0.01),
     paramwise_cfg=dict(
         custom_keys={
             'pos_block': dict(decay_mult=0.0),
@@ -71,19 +71,9 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=0, end=max_iters,
          by_epoch=False),
 ]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters,
-        max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+default_hooks = dict(checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 custom_hooks = [
     dict(type='EMATeacherHook', alpha=0.999, interval=1),
     dict(type='UDAVisualizationHook', interval=250, max_samples=2),
