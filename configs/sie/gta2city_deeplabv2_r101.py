@@ -13,7 +13,7 @@
 # Start from a GTA5-trained DeepLabV2 (`load_from=...`).
 _base_ = [
     '../_base_/models/deeplabv2_r101.py',
-    '../_base_/datasets/gta.py',
+    './sie_gta_source_base.py',  # GTA5 1280x720, batch 1
     './sie_cityscapes_base.py',
 ]
 model = dict(
@@ -25,22 +25,6 @@ model = dict(
         dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
              loss_name='loss_focal'),
     ]))
-sie_source_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1280, 720), keep_ratio=False),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='GTA5Dataset',
-        data_root='data/gta/',
-        ann_file='train.txt',
-        pipeline=sie_source_pipeline))
 train_cfg = dict(lr_poly_power=0.9)
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -20,7 +20,7 @@
 #   optim_wrapper.optimizer="dict(type='Adam',lr=1e-6,betas=(0.9,0.99))"
 _base_ = [
     '../_base_/models/fcn8s_vgg16.py',
-    '../_base_/datasets/gta.py',
+    './sie_gta_source_base.py',  # GTA5 1280x720, batch 1
     './sie_cityscapes_base.py',
 ]
 model = dict(
@@ -31,24 +31,6 @@ model = dict(
         dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
              loss_name='loss_focal'),
     ]))
-# Source: GTA5 at 1280x720 (the authors' image size), batch 1. The sampler
-# must be DefaultSampler: every round restarts the source stream.
-sie_source_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1280, 720), keep_ratio=False),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='GTA5Dataset',
-        data_root='data/gta/',
-        ann_file='train.txt',
-        pipeline=sie_source_pipeline))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=1e-6, momentum=0.9, weight_decay=5e-4),

@@ -64,16 +64,21 @@ def dump_all(out_dir, root=ROOT):
 
 
 def compare(before, after):
-    """Names of dumps that differ or exist on one side only."""
+    """Compare two dump folders.
+
+    Returns ``(compared, differ, removed, added)``: the number of configs
+    present in both, the names whose dumps differ, the names only in
+    ``before`` (a config that no longer exists) and only in ``after`` (a
+    new file, e.g. a partial ``*_base.py`` piece: nothing to compare)."""
     a = set(os.listdir(before))
     b = set(os.listdir(after))
-    diff = sorted(a ^ b)
+    differ = []
     for name in sorted(a & b):
         with open(osp.join(before, name)) as f1, \
                 open(osp.join(after, name)) as f2:
             if f1.read() != f2.read():
-                diff.append(name)
-    return len(a | b), diff
+                differ.append(name)
+    return len(a & b), differ, sorted(a - b), sorted(b - a)
 
 
 def main(argv=None):
@@ -83,11 +88,14 @@ def main(argv=None):
                         help='compare two dump folders instead')
     args = parser.parse_args(argv)
     if args.compare:
-        total, diff = compare(*args.compare)
-        print(f'{total} configs, {len(diff)} differences')
-        for name in diff:
-            print('  differs:', name)
-        return 1 if diff else 0
+        compared, differ, removed, added = compare(*args.compare)
+        print(f'{compared} configs compared, {len(differ)} differences, '
+              f'{len(removed)} removed, {len(added)} new')
+        for label, names in (('differs', differ), ('removed', removed),
+                             ('new', added)):
+            for name in names:
+                print(f'  {label}: {name}')
+        return 1 if differ or removed else 0
     if not args.out_dir:
         parser.error('out_dir or --compare is required')
     n = dump_all(args.out_dir)

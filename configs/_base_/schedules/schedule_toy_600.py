@@ -1,7 +1,7 @@
 # Short CPU schedule of the embedded toy benchmark (~1-3 min on 2 cores):
 # Adam 1e-3 with poly decay over 600 iterations of batch 8, validation at the
 # end. The toy source-only/oracle baselines were calibrated with it
-# (docs/results.md, docs/methods.md "Calibrating the toy benchmark"); the
+# (docs/results.md, docs/methods.md#calibrating-the-toy-benchmark); the
 # toy DACS, DAFormer and mean-teacher configs reuse it so that they differ
 # from those baselines in the method only. Adam 1e-3 instead of the papers'
 # SGD 2.5e-4, which assumes a pretrained ResNet: the toy model is trained
