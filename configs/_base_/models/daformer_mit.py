@@ -9,18 +9,9 @@
 # mit_b5 (drop path 0.1). Not a model on its own: mit_b5_daformer.py (the
 # paper's) and mit_tiny_daformer.py (the toy's) set the widths, depths,
 # fusion rates, input size and weights.
+_base_ = './encoder_decoder.py'
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    pretrained=None,
     backbone=dict(
         type='MixVisionTransformer',
         in_channels=3,
@@ -39,10 +30,5 @@ model = dict(
         in_index=[0, 1, 2, 3],
         separable=True,
         dropout_ratio=0.1,
-        num_classes=19,
         norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        align_corners=False))

@@ -6,19 +6,11 @@
 # to class logits. The AdaptSegNet / DACS code effectively uses rates 6 and 12
 # only: override ``model.decode_head.dilations=(6, 12)`` to reproduce it (and
 # see deeplabv2_r101_coco.py for their COCO-pretrained Caffe variant).
+_base_ = './encoder_decoder.py'
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    size=(512, 512),
-    pad_val=0,
-    seg_pad_val=255)
+data_preprocessor = dict(size=(512, 512))
 model = dict(
-    type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    pretrained=None,
     backbone=dict(
         type='ResNet',
         depth=101,
@@ -47,9 +39,4 @@ model = dict(
         in_channels=2048,
         in_index=-1,
         dilations=(6, 12, 18, 24),
-        num_classes=19,
-        align_corners=True,  # DACS `interp` / AdaptSegNet: logit j on pixel 8j
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        align_corners=True))  # DACS `interp` / AdaptSegNet: logit j on pixel 8j

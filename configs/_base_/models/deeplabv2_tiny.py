@@ -4,19 +4,11 @@
 # ResNet-18 of 16 base channels (~0.7 M parameters) and no pretrained weights.
 # The ASPP rates are scaled to the 8x16 feature maps of 64x128 images (rates
 # 6-24 on a 65x65 map in the real model).
+_base_ = './encoder_decoder.py'
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    size=(64, 128),
-    pad_val=0,
-    seg_pad_val=255)
+data_preprocessor = dict(size=(64, 128))
 model = dict(
-    type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    pretrained=None,
     backbone=dict(
         type='ResNet',
         depth=18,
@@ -35,9 +27,4 @@ model = dict(
         in_channels=128,
         in_index=-1,
         dilations=(1, 2, 3, 4),
-        num_classes=19,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        align_corners=False))

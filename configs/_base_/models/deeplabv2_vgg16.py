@@ -7,18 +7,10 @@
 # in DeepLab) with
 #   python tools/model_converters/vgg16_torchvision.py vgg16-397923af.pth \
 #       checkpoints/vgg16_deeplab_largefov_mmda.pth --fc deeplab
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    size=(512, 512),
-    pad_val=0,
-    seg_pad_val=255)
+_base_ = './encoder_decoder.py'
+data_preprocessor = dict(size=(512, 512))
 model = dict(
-    type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    pretrained=None,
     backbone=dict(
         type='VGG16',
         pool_strides=(2, 2, 2, 1, 1),
@@ -40,9 +32,4 @@ model = dict(
         dilations=(1, ),
         kernel_size=1,
         dropout_ratio=0.5,
-        num_classes=19,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        align_corners=False))

@@ -16,7 +16,7 @@ _base_ = './daformer_mit.py'
 mit_b5_checkpoint = 'checkpoints/mit_b5_mmseg.pth'
 data_preprocessor = dict(size=(512, 512))
 model = dict(
-    data_preprocessor=dict(size=(512, 512)),
+    data_preprocessor=data_preprocessor,
     backbone=dict(
         embed_dims=64,
         num_layers=[3, 6, 40, 3],

@@ -9,7 +9,7 @@
 _base_ = './daformer_mit.py'
 data_preprocessor = dict(size=(64, 128))
 model = dict(
-    data_preprocessor=dict(size=(64, 128)),
+    data_preprocessor=data_preprocessor,
     backbone=dict(embed_dims=16, num_layers=[1, 1, 1, 1], init_cfg=None),
     decode_head=dict(
         in_channels=[16, 32, 80, 128], channels=64, dilations=(1, 2, 3, 4)))
