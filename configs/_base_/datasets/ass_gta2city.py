@@ -11,8 +11,8 @@
 # The labelled subset is chosen by `num_labeled` + `split_seed`, or listed in
 # `split_file`; SaveLabeledSplitHook writes it to {work_dir}/labeled_split.txt
 # (pass that file as split_file to repeat a run with the same images).
+_base_ = './cityscapes_val.py'  # evaluation: Cityscapes val at 1024x512
 gta_root = 'data/gta/'
-cityscapes_root = 'data/cityscapes/'
 source_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -26,15 +26,9 @@ target_train_pipeline = [
     dict(type='Resize', scale=(1024, 512), keep_ratio=False),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 cityscapes_train = dict(
     type='CityscapesDataset',
-    data_root=cityscapes_root,
+    data_root={{_base_.cityscapes_root}},
     data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
     pipeline=target_train_pipeline)
 train_dataloader = dict(
@@ -56,16 +50,3 @@ train_dataloader = dict(
         split_file=None,
         split_seed=0,
         unlabeled='rest'))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CityscapesDataset',
-        data_root=cityscapes_root,
-        data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator

@@ -9,9 +9,9 @@
 # Prepare GTA5 with tools/dataset_converters/gta.py (train ids, train.txt and
 # the rare-class statistics) and Cityscapes with mmseg's converter
 # (gtFine *_labelTrainIds.png).
+_base_ = './cityscapes_val.py'  # evaluation: Cityscapes val at 1024x512
 crop_size = (512, 512)
 gta_root = 'data/gta/'
-cityscapes_root = 'data/cityscapes/'
 source_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -23,12 +23,6 @@ target_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(1024, 512), keep_ratio=False),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
@@ -45,21 +39,7 @@ train_dataloader = dict(
             pipeline=source_train_pipeline),
         target=dict(
             type='CityscapesDataset',
-            data_root=cityscapes_root,
+            data_root={{_base_.cityscapes_root}},
             data_prefix=dict(
                 img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
             pipeline=target_train_pipeline)))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CityscapesDataset',
-        data_root=cityscapes_root,
-        data_prefix=dict(
-            img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator

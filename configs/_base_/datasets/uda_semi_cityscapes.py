@@ -8,7 +8,7 @@
 #       --fractions 1/30 1/8 1/4 --seed 0
 # (-> data/cityscapes/splits/1-8_seed0_labeled.txt / _unlabeled.txt);
 # the configs in configs/classmix/ set `split`.
-cityscapes_root = 'data/cityscapes/'
+_base_ = './cityscapes_val.py'  # evaluation: Cityscapes val at 1024x512
 split = '1-8_seed0'
 img_scale = (1024, 512)
 labeled_pipeline = [
@@ -22,12 +22,6 @@ unlabeled_pipeline = [
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 train_dataloader = dict(
     batch_size=2,
     num_workers=4,
@@ -37,29 +31,15 @@ train_dataloader = dict(
         type='UDADataset',
         source=dict(
             type='CityscapesDataset',
-            data_root=cityscapes_root,
+            data_root={{_base_.cityscapes_root}},
             ann_file=f'splits/{split}_labeled.txt',
             data_prefix=dict(
                 img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
             pipeline=labeled_pipeline),
         target=dict(
             type='CityscapesDataset',
-            data_root=cityscapes_root,
+            data_root={{_base_.cityscapes_root}},
             ann_file=f'splits/{split}_unlabeled.txt',
             data_prefix=dict(
                 img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
             pipeline=unlabeled_pipeline)))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CityscapesDataset',
-        data_root=cityscapes_root,
-        data_prefix=dict(
-            img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
