@@ -1,7 +1,8 @@
 # DACS model part shared by the GTA5/SYNTHIA -> Cityscapes configs (not a
 # complete config: combine it with a dataset, runtime and schedule base).
 # Tranheden, Olsson et al., "DACS: Domain Adaptation via Cross-domain Mixed
-# Sampling" / thesis tranheden_olsson2020 (ch. 3, §4.1.3), METHODS.md "DACS".
+# Sampling" / thesis tranheden_olsson2020 (ch. 3, §4.1.3),
+# docs/methods.md#dacs.
 _base_ = ['../_base_/models/deeplabv2_r101_coco.py']
 # Inputs as the DACS code feeds its COCO-pretrained Caffe DeepLab-v2: BGR,
 # ImageNet mean subtracted, no std scaling ("normalisation ... with respect
@@ -22,7 +23,7 @@ model = dict(
     segmentor={{_base_.model}},
     data_preprocessor=dacs_data_preprocessor,
     # mean teacher for the pseudo-labels (thesis §2.5.5); DACS evaluates the
-    # student (METHODS.md "Which network is evaluated").
+    # student (docs/methods.md#student-and-teacher).
     teacher=True,
     eval_model='student',
     # InterMix: ClassMix masks from the source ground truth, half of the
@@ -68,7 +69,7 @@ model_wrapper_cfg = dict(
     find_unused_parameters=False)
 custom_hooks = [
     # teacher EMA alpha = 0.99 with the warm start min(1 - 1/(i+1), alpha)
-    # (thesis §2.5.5, DACS code; METHODS.md "Student / teacher").
+    # (thesis §2.5.5, DACS code; docs/methods.md#student-and-teacher).
     dict(type='EMATeacherHook', alpha=0.99, interval=1),
     dict(type='UDAVisualizationHook', interval=5000, max_samples=2),
 ]

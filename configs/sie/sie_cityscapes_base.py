@@ -1,7 +1,7 @@
-# Shared settings of the scale-invariant-examples (SIE) configs with Cityscapes
-# as target (Subhani & Ali, ECCV 2020; METHODS.md "Scale-invariant examples";
-# authors' code "LSE"). A child adds the model, the source train_dataloader and
-# the optimizer. Self-training starts from a *source-trained* model: set
+# Shared settings of the scale-invariant-examples (SIE) configs with
+# Cityscapes as target (Subhani & Ali, ECCV 2020;
+# docs/methods.md#scale-invariant-examples; authors' code "LSE"). A child
+# adds the model, the source train_dataloader and the optimizer. Self-training starts from a *source-trained* model: set
 # `load_from` to a source-only checkpoint of the same architecture (e.g.
 # trained with the source-only configs), or `train_cfg.source_only_iters`.
 _base_ = [

@@ -1,5 +1,5 @@
 # DeepLab-v2 with a ResNet-101 backbone (Chen et al., TPAMI 2018), the model of
-# DACS, ASS and most UDA papers (METHODS.md "Models").
+# DACS, ASS and most UDA papers (DACS thesis §4.1.3, ASS §4.1).
 # Backbone: torchvision-layout ResNet-101 (7x7 stem, stride on the 3x3 conv),
 # dilations 2 and 4 in the last two stages -> output stride 8.
 # Head: DLV2Head = sum of four 3x3 dilated convs (rates 6, 12, 18, 24) straight
@@ -39,4 +39,5 @@ model = dict(
         in_channels=2048,
         in_index=-1,
         dilations=(6, 12, 18, 24),
-        align_corners=True))  # DACS `interp` / AdaptSegNet: logit j on pixel 8j
+        # DACS `interp` / AdaptSegNet: logit j on pixel 8j
+        align_corners=True))
