@@ -109,3 +109,56 @@ def test_five_line_user_config(tmp_path):
     student = model.student
     assert len(student.backbone.layer1) == 3
     assert len(student.backbone.layer3) == 6
+
+
+def test_every_config_keeps_the_runtime_hooks():
+    """default_runtime.py's hooks (timer ... and the guards) are in every
+    complete config: a config changes single entries, it never replaces the
+    block (which would drop the guards from every entry point)."""
+    runtime = Config.fromfile(
+        osp.join(ROOT, 'configs', '_base_', 'default_runtime.py'))
+    names = set(runtime.default_hooks)
+    assert {'sanity_check', 'nonfinite_guard', 'norm_stats_guard'} <= names
+    missing = []
+    for path in CONFIGS:
+        cfg = Config.fromfile(path)
+        if 'train_cfg' not in cfg:
+            continue  # partial piece (model / dataset part)
+        lost = names - set(cfg.get('default_hooks', {}))
+        if lost:
+            missing.append(f'{_rel(path)}: {sorted(lost)}')
+    assert not missing, missing
+
+
+def _dump_tool():
+    import importlib.util
+    path = osp.join(ROOT, 'tools', 'misc', 'dump_configs.py')
+    spec = importlib.util.spec_from_file_location('mmda_dump_configs', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_dump_configs_finds_a_changed_merged_config(tmp_path):
+    """tools/misc/dump_configs.py (the before/after check of a config
+    restructuring): _base_ pieces are not dumped, a refactor that keeps the
+    merged dict passes, a tuple turned into a list does not."""
+    tool = _dump_tool()
+    root = tmp_path / 'repo'
+    (root / 'configs' / '_base_').mkdir(parents=True)
+    (root / 'configs' / 'm').mkdir()
+    base = root / 'configs' / '_base_' / 'b.py'
+    cfg = root / 'configs' / 'm' / 'a.py'
+    cfg.write_text("x = dict(size=(1, 2), n=[3])\n")
+    assert tool.dump_all(str(tmp_path / 'before'), root=str(root)) == 1
+    # same merged dict, now through a base
+    base.write_text("x = dict(size=(1, 2))\n")
+    cfg.write_text("_base_ = '../_base_/b.py'\nx = dict(n=[3])\n")
+    tool.dump_all(str(tmp_path / 'same'), root=str(root))
+    assert tool.compare(str(tmp_path / 'before'), str(tmp_path / 'same')) \
+        == (1, [], [], [])
+    base.write_text("x = dict(size=[1, 2])\n")
+    tool.dump_all(str(tmp_path / 'changed'), root=str(root))
+    assert tool.compare(str(tmp_path / 'before'),
+                        str(tmp_path / 'changed')) == (1, ['m__a.json'], [],
+                                                       [])
