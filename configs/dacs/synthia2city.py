@@ -10,11 +10,9 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_250k.py',
 ]
+# SGD of schedule_250k.py, classifier lr x 10 (as gta2city.py)
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=2.5e-4, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(custom_keys={'student.decode_head': dict(lr_mult=10.0)}),
-    clip_grad=None)
+    paramwise_cfg=dict(custom_keys={'student.decode_head': dict(lr_mult=10.0)}))
 val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
 test_evaluator = val_evaluator
 # checkpoint every validation of schedule_250k (the hooks are in default_runtime)
