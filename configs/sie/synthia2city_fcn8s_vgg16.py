@@ -6,18 +6,8 @@
 # no image (their threshold stays 1.0). Reported on 16 and 13 classes.
 # Start from ./synthia2city_fcn8s_vgg16_source_only.py's checkpoint:
 #   --cfg-options load_from=work_dirs/synthia2city_fcn8s_vgg16_source_only/iter_40000.pth
-_base_ = [
-    '../_base_/models/fcn8s_vgg16.py',
-    '../_base_/datasets/synthia.py',
-    './sie_cityscapes_base.py',
-]
-model = dict(
-    decode_head=dict(loss_decode=[
-        dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-             avg_non_ignore=True, loss_name='loss_ce'),
-        dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
-             loss_name='loss_focal'),
-    ]))
+# Model, loss and optimiser: ./sie_fcn8s_vgg16_base.py.
+_base_ = ['./sie_fcn8s_vgg16_base.py', '../_base_/datasets/synthia.py']
 sie_source_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -37,7 +27,3 @@ train_dataloader = dict(
 train_cfg = dict(selection_ignore_classes=(9, 14, 16))
 val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
 test_evaluator = val_evaluator
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=1e-6, momentum=0.9, weight_decay=5e-4),
-    clip_grad=None)
