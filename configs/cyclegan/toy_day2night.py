@@ -13,57 +13,22 @@
 # training on its translations, vs 60.4 / 42.2 with 0.1 and 48.2 / 48.8
 # without the feature loss (3 seeds, README "CycleGAN").
 _base_ = [
-    '../_base_/default_runtime.py',
+    './cyclegan_base.py',
     '../_base_/datasets/unpaired_toy_day2night.py',
 ]
-
-# mmseg's register_all_modules does not import mmseg.visualization, which
-# the runtime's SegLocalVisualizer needs (until mmda's own registration does).
-custom_imports = dict(imports=['mmda', 'mmseg.visualization'],
-                      allow_failed_imports=False)
-
-generator = dict(
-    type='ResnetGenerator',
-    base_channels=8,
-    num_blocks=3,
-    upsample_mode='bilinear_conv',
-    norm_cfg=dict(type='IN'))
+generator = dict(base_channels=8, num_blocks=3)
 model = dict(
-    type='CycleGAN',
-    data_preprocessor=dict(type='UnpairedDataPreprocessor'),
     generator=generator,
-    discriminator=dict(
-        type='PatchDiscriminator', base_channels=16, num_layers=3,
-        norm_cfg=dict(type='IN')),
-    gan_loss=dict(type='GANLoss', gan_type='lsgan'),
-    cycle_loss_weight=10.0,
+    discriminator=dict(base_channels=16),
     feature_loss=dict(
-        type='VGGFeatureLoss', arch=(16, 16, 'M', 32, 32),
-        layer='block2_conv2', vgg_checkpoint=None, loss_weight=0.1),
-    pool_size=50,
+        arch=(16, 16, 'M', 32, 32), layer='block2_conv2', vgg_checkpoint=None,
+        loss_weight=0.1),
     ema_decay=0.99,
     ema_warmup=True)
-
-_adam = dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))
-_wrapper = dict(type='OptimWrapper', optimizer=_adam,
-                clip_grad=dict(max_norm=5.0))
-optim_wrapper = dict(
-    constructor='MultiOptimWrapperConstructor',
-    gen_a2b=_wrapper, gen_b2a=_wrapper, disc_a=_wrapper, disc_b=_wrapper)
 param_scheduler = [
     dict(type='MultiStepLR', milestones=[1500], gamma=0.5, by_epoch=False,
          begin=0, end=2000)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=2000, val_interval=500)
-val_cfg = dict(type='ValLoop')
-test_cfg = None
-test_dataloader = None
-test_evaluator = None
-default_hooks = dict(
-    checkpoint=dict(interval=500, max_keep_ckpts=2),
-    visualization=dict(type='TranslationVisualizationHook', num_batches=1))
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
+default_hooks = dict(checkpoint=dict(interval=500, max_keep_ckpts=2))
 randomness = dict(seed=0)
