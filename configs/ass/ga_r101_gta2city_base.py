@@ -11,16 +11,12 @@ _base_ = [
     '../_base_/datasets/ass_gta2city.py',
     '../_base_/default_runtime.py',
 ]
+# The Caffe input normalisation of the model base (deeplabv2_r101_coco.py)
+# for the source and target batches; whole 1280x720 / 1024x512 images (no
+# crops): pad to a multiple of 8.
 ass_data_preprocessor = dict(
-    type='UDADataPreProcessor',
-    mean=[104.00698793, 116.66876762, 122.67891434],
-    std=[1.0, 1.0, 1.0],
-    bgr_to_rgb=False,
-    # whole 1280x720 / 1024x512 images (no crops): pad to a multiple of 8
-    size=None,
-    size_divisor=8,
-    pad_val=0,
-    seg_pad_val=255)
+    _base_.data_preprocessor, type='UDADataPreProcessor', size=None,
+    size_divisor=8)
 model = dict(
     _delete_=True,
     type='ASS',

@@ -6,13 +6,9 @@ _base_ = [
     '../_base_/datasets/ass_city_labeled.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    data_preprocessor=dict(
-        mean=[104.00698793, 116.66876762, 122.67891434],
-        std=[1.0, 1.0, 1.0],
-        bgr_to_rgb=False,
-        size=None,
-        size_divisor=8))
+# the model base's Caffe input normalisation; whole 1024x512 images padded
+# to a multiple of 8, as the ASS configs
+model = dict(data_preprocessor=dict(size=None, size_divisor=8))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(

@@ -21,14 +21,11 @@ model = dict(
     _delete_=True,
     type='DACS',
     segmentor={{_base_.model}},
+    # the Caffe input normalisation of the model base (see above) for the
+    # labelled and unlabelled batches of whole 512x1024 images
     data_preprocessor=dict(
-        type='UDADataPreProcessor',
-        mean=[104.00698793, 116.66876762, 122.67891434],
-        std=[1.0, 1.0, 1.0],
-        bgr_to_rgb=False,
-        size=(512, 1024),
-        pad_val=0,
-        seg_pad_val=255),
+        _base_.data_preprocessor, type='UDADataPreProcessor',
+        size=(512, 1024)),
     teacher=True,
     eval_model='student',
     mix=dict(type='ClassMix', proportion=0.5),

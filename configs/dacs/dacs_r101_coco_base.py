@@ -8,15 +8,10 @@ _base_ = ['../_base_/models/deeplabv2_r101_coco.py']
 # ImageNet mean subtracted, no std scaling ("normalisation ... with respect
 # to the mean of the pretraining dataset (ImageNet)", thesis §4.1.3; DACS
 # code IMG_MEAN). The colour jitter then also sees BGR images, as in their
-# code.
+# code. These are the model base's (deeplabv2_r101_coco.py) settings, in
+# the UDA pre-processor (source and target batches), 512x512 crops.
 dacs_data_preprocessor = dict(
-    type='UDADataPreProcessor',
-    mean=[104.00698793, 116.66876762, 122.67891434],
-    std=[1.0, 1.0, 1.0],
-    bgr_to_rgb=False,
-    size=(512, 512),
-    pad_val=0,
-    seg_pad_val=255)
+    _base_.data_preprocessor, type='UDADataPreProcessor')
 model = dict(
     _delete_=True,
     type='DACS',
