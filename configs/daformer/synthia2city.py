@@ -1,39 +1,34 @@
 # DAFormer, SYNTHIA -> Cityscapes (Hoyer et al., CVPR 2022, Table 3: 60.9
 # mIoU over 16 classes):
 #   python tools/train.py configs/daformer/synthia2city.py
-# As gta2city.py with SYNTHIA as source, the authors'
+# As gta2city.py (method, schedule, target pipeline, rare-class sampling)
+# with SYNTHIA as source, the authors'
 # configs/_base_/datasets/uda_synthia_to_cityscapes_512x512.py pipeline:
 # SYNTHIA resized to fit 1280x760, 512x512 crops with cat_max_ratio 0.75,
 # flips. Validation reports the 19-, 16- and 13-class means in one pass
-# (`mIoU`, `16cls/mIoU`, `13cls/mIoU`; SYNTHIA has no terrain, truck, train). Needs the SYNTHIA class
-# statistics of tools/dataset_converters/synthia.py for rare-class sampling.
+# (`mIoU`, `16cls/mIoU`, `13cls/mIoU`; SYNTHIA has no terrain, truck,
+# train). Needs the SYNTHIA class statistics of
+# tools/dataset_converters/synthia.py for rare-class sampling.
 _base_ = [
-    './daformer_mitb5_base.py',
-    '../_base_/datasets/uda_synthia2city.py',
+    './gta2city.py',
     '../_base_/datasets/synthia.py',  # for synthia_cityscapes_evaluator
 ]
-crop_size = (512, 512)
+synthia_root = 'data/synthia/'
 source_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='Resize', scale=(1280, 760), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-target_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomCrop', crop_size=(512, 512), cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=2,
     dataset=dict(
-        source=dict(pipeline=source_train_pipeline),
-        target=dict(pipeline=target_train_pipeline),
-        rare_class_sampling=dict(
-            class_temp=0.01, min_pixels=3000, min_crop_ratio=0.5)))
+        source=dict(
+            _delete_=True,
+            type='SynthiaDataset',
+            data_root=synthia_root,
+            ann_file='train.txt',
+            pipeline=source_train_pipeline)))
 val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
 test_evaluator = val_evaluator
