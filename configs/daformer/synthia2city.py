@@ -11,17 +11,12 @@
 # tools/dataset_converters/synthia.py for rare-class sampling.
 _base_ = [
     './gta2city.py',
-    '../_base_/datasets/synthia.py',  # for synthia_cityscapes_evaluator
+    '../_base_/datasets/synthia.py',  # source pipeline, evaluator
 ]
 synthia_root = 'data/synthia/'
-source_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1280, 760), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(512, 512), cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
+# the authors' SYNTHIA pipeline is synthia.py's: resize to fit 1280x760,
+# 512x512 crops with cat_max_ratio 0.75, flips
+source_train_pipeline = {{_base_.synthia_train_pipeline}}
 train_dataloader = dict(
     dataset=dict(
         source=dict(
