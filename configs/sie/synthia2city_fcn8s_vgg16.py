@@ -6,8 +6,8 @@
 # no image (their threshold stays 1.0). Reported on 16 and 13 classes.
 # Start from ./synthia2city_fcn8s_vgg16_source_only.py's checkpoint:
 #   --cfg-options load_from=work_dirs/synthia2city_fcn8s_vgg16_source_only/iter_40000.pth
-# Model, loss and optimiser: ./sie_fcn8s_vgg16_base.py.
-_base_ = ['./sie_fcn8s_vgg16_base.py', '../_base_/datasets/synthia.py']
+# Model, loss and optimiser: ./sie_vgg16_base.py.
+_base_ = ['./sie_vgg16_base.py', '../_base_/datasets/synthia.py']
 sie_source_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
