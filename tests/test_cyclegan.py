@@ -155,8 +155,9 @@ def test_gan_losses_match_hand_computation():
 
 def test_vgg_layer_indices_match_torchvision_layout():
     import torchvision
-    from mmda.models.translators.losses import (VGG19_CFG, make_vgg_layers,
-                                                vgg_layer_index)
+    from mmda.models.losses.vgg_feature_loss import (VGG19_CFG,
+                                                     make_vgg_layers,
+                                                     vgg_layer_index)
     assert vgg_layer_index(VGG19_CFG, 'block5_conv2') == 31
     assert vgg_layer_index(VGG19_CFG, 'conv5_2') == 30
     assert vgg_layer_index(VGG19_CFG, 'relu1_1') == 1
@@ -213,7 +214,7 @@ def test_feature_loss_hand_computation_and_frozen():
 
 
 def test_vgg_checkpoint_loading(tmp_path):
-    from mmda.models.translators.losses import make_vgg_layers
+    from mmda.models.losses.vgg_feature_loss import make_vgg_layers
     torch.manual_seed(1)
     feats = make_vgg_layers((4, 'M', 8, 8))
     sd = {f'features.{k}': v for k, v in feats.state_dict().items()}
@@ -234,7 +235,7 @@ def test_vgg_checkpoint_loading(tmp_path):
 
 # -------------------------------------------------------------- image pool
 def test_image_pool_seeded_behaviour():
-    from mmda.models.translators import ImagePool
+    from mmda.models.utils import ImagePool
     pool = ImagePool(3, torch.Generator().manual_seed(5))
     first = torch.arange(3.).view(3, 1, 1, 1)
     # filling: returned unchanged, stored

@@ -16,7 +16,7 @@ from mmseg.structures import SegDataSample
 
 import helpers
 from mmda.models.segmentors.base_uda import BaseUDASegmentor
-from mmda.models.segmentors.dacs import pixel_weighted_cross_entropy
+from mmda.models.losses import pixel_weighted_cross_entropy
 from mmda.models.uda.pseudo_label import sigmoid_rampup
 from mmda.registry import MODELS
 from mmda.utils import register_all_modules
@@ -523,7 +523,7 @@ def test_teacher_bn_uses_batch_statistics_and_keeps_buffers(teacher):
 
 
 def test_bn_batch_statistics_restores_flags_on_error():
-    from mmda.models.uda.pseudo_label import bn_batch_statistics
+    from mmda.models.utils import bn_batch_statistics
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1),
                               torch.nn.BatchNorm2d(4)).eval()
     with pytest.raises(RuntimeError, match='boom'):

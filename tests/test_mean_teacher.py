@@ -27,10 +27,9 @@ from mmda.engine.loops.multi_domain_val_loop import (MultiDomainTestLoop,
 from mmda.models.losses.consistency_loss import (MaskedConsistencyLoss,
                                                  confidence_mask,
                                                  masked_consistency_loss)
-from mmda.models.segmentors.mean_teacher import (MeanTeacherUDA,
-                                                 dropout_enabled)
 from mmda.models.uda.night_augmentation import (FixedDay2Night,
                                                 NightAugmentation)
+from mmda.models.utils import dropout_enabled
 from mmda.registry import HOOKS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -446,7 +445,7 @@ def _toy_cfg(work_dir, config='toy_full.py', iters=4, warmup=2, n_val=10):
 @HOOKS.register_module(force=True)
 class _MTRecordHook(Hook):
     """Records the scheduled attributes seen by each training iteration."""
-    priority = 'LOW'  # after ConfidenceRampHook (NORMAL)
+    priority = 'LOW'  # after ParamRampHook (NORMAL)
     records = []
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):

@@ -7,9 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from mmda.models.uda.dist_align import DistributionAlignment
-from mmda.models.uda.pseudo_label import (mse_consistency,
-                                          pseudo_label_weight,
-                                          sigmoid_rampup, soft_cross_entropy)
+from mmda.models.losses import mse_consistency, soft_cross_entropy
+from mmda.models.uda.pseudo_label import pseudo_label_weight, sigmoid_rampup
 from mmda.registry import MODELS
 
 

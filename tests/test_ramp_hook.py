@@ -1,4 +1,4 @@
-"""Tests of ConfidenceRampHook (generic schedules of model attributes)."""
+"""Tests of ParamRampHook (generic schedules of model attributes)."""
 import math
 
 import pytest
@@ -7,7 +7,7 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 
-from mmda.engine.hooks.ramp_hook import ConfidenceRampHook, Ramp
+from mmda.engine.hooks.ramp_hook import ParamRampHook, Ramp
 from mmda.models.uda.pseudo_label import sigmoid_rampup
 from mmda.registry import HOOKS
 
@@ -24,6 +24,17 @@ def test_ramp_values(mode, expected):
     ramp = Ramp(attr='thr', start=0.5, end=0.9, end_iter=100, mode=mode)
     for it, value in expected.items():
         assert ramp.value(it) == pytest.approx(value), (mode, it)
+
+
+def test_old_registered_name_builds_the_same_hook():
+    """Configs written before the rename (type='ConfidenceRampHook') keep
+    working: the name is an alias of ParamRampHook."""
+    ramps = [dict(attr='confidence_threshold', start=0.5, end=0.9)]
+    old = HOOKS.build(dict(type='ConfidenceRampHook', ramps=ramps))
+    new = HOOKS.build(dict(type='ParamRampHook', ramps=ramps))
+    assert type(old) is type(new) is ParamRampHook
+    assert old.values(50, 100) == new.values(50, 100) == {
+        'confidence_threshold': pytest.approx(0.7)}
 
 
 def test_sigmoid_matches_thesis_ramp():
@@ -49,21 +60,21 @@ def test_begin_warmup_and_max_iters():
 
 def test_bad_configs():
     with pytest.raises(ValueError, match='unknown mode'):
-        ConfidenceRampHook(ramps=[dict(attr='a', start=0, end=1, mode='exp')])
+        ParamRampHook(ramps=[dict(attr='a', start=0, end=1, mode='exp')])
     with pytest.raises(KeyError, match='end'):
-        ConfidenceRampHook(ramps=[dict(attr='a', start=0)])
+        ParamRampHook(ramps=[dict(attr='a', start=0)])
     with pytest.raises(ValueError, match='end_iter'):
-        ConfidenceRampHook(
+        ParamRampHook(
             ramps=[dict(attr='a', start=0, end=1, begin=10, end_iter=5)])
     with pytest.raises(TypeError, match='ramps\\[0\\]'):
-        ConfidenceRampHook(ramps=[dict(attr='a', start=0, end=1, foo=2)])
+        ParamRampHook(ramps=[dict(attr='a', start=0, end=1, foo=2)])
     with pytest.raises(ValueError, match='duplicated'):
-        ConfidenceRampHook(ramps=[
+        ParamRampHook(ramps=[
             dict(attr='a', start=0, end=1),
             dict(attr='a', start=1, end=2)
         ])
     with pytest.raises(ValueError, match='non-empty'):
-        ConfidenceRampHook(ramps=[])
+        ParamRampHook(ramps=[])
     with pytest.raises(ValueError, match='attr'):
         Ramp(attr='head..w', start=0, end=1)
 
@@ -102,12 +113,12 @@ class FakeRunner:
 def test_hook_sets_attributes_with_dotted_paths_and_wrapper():
     model = Model()
     hook = HOOKS.build(
-        dict(type='ConfidenceRampHook', ramps=[
+        dict(type='ParamRampHook', ramps=[
             dict(attr='pseudo_threshold', start=0.5, end=0.9),
             dict(attr='head.loss_weight', start=0.0, end=2.0, begin=20,
                  end_iter=60, mode='cosine', warmup_value=-1.0),
         ]))
-    assert isinstance(hook, ConfidenceRampHook)
+    assert isinstance(hook, ParamRampHook)
     runner = FakeRunner(nn.DataParallel(model), max_iters=100)
     hook.before_train(runner)
     assert model.pseudo_threshold == 0.5 and model.head.loss_weight == -1.0
@@ -131,7 +142,7 @@ def test_hook_fills_tensor_attributes_in_place():
     model = Model()
     model.register_buffer('rho', torch.zeros((), dtype=torch.float64))
     buf = model.rho
-    hook = ConfidenceRampHook(
+    hook = ParamRampHook(
         ramps=[dict(attr='rho', start=0.5, end=0.9, end_iter=4)], log=False)
     runner = FakeRunner(model)
     runner.iter = 2
@@ -142,11 +153,11 @@ def test_hook_fills_tensor_attributes_in_place():
 
 
 def test_hook_missing_attribute_fails_early():
-    hook = ConfidenceRampHook(
+    hook = ParamRampHook(
         ramps=[dict(attr='head.pseudo_thr', start=0.5, end=0.9)])
     with pytest.raises(AttributeError, match="'head.pseudo_thr'"):
         hook.before_train(FakeRunner(Model()))
-    hook = ConfidenceRampHook(
+    hook = ParamRampHook(
         ramps=[dict(attr='neck.w', start=0.5, end=0.9)])
     with pytest.raises(AttributeError, match="'neck'"):
         hook.before_train(FakeRunner(Model()))
@@ -182,7 +193,7 @@ def test_hook_in_runner_with_resume(tmp_path):
                 checkpoint=dict(
                     type='CheckpointHook', interval=3, by_epoch=False)),
             custom_hooks=[
-                dict(type='ConfidenceRampHook',
+                dict(type='ParamRampHook',
                      ramps=[dict(attr='pseudo_threshold', start=0.0,
                                  end=0.6)]),
                 Record()
@@ -242,7 +253,7 @@ def test_ratio_config_errors_name_the_key():
 def test_ramp_that_does_not_fit_stops_at_start_naming_the_key():
     # absolute warm-up longer than the run: today's cs2night with
     # train_cfg.max_iters=2 (begin=10000) must name the key and the fix
-    hook = ConfidenceRampHook(ramps=[
+    hook = ParamRampHook(ramps=[
         dict(attr='pseudo_threshold', start=0.5, end=0.9),
         dict(attr='head.loss_weight', start=50., end=100., begin=10000,
              warmup_value=0.),
@@ -253,7 +264,7 @@ def test_ramp_that_does_not_fit_stops_at_start_naming_the_key():
                        'begin_ratio'):
         hook.before_train(FakeRunner(Model(), max_iters=2))
     # an absolute end after the run never reaches its end value
-    hook = ConfidenceRampHook(ramps=[
+    hook = ParamRampHook(ramps=[
         dict(attr='pseudo_threshold', start=0.5, end=0.9, end_iter=50)])
     with pytest.raises(ValueError, match=r'ramps\[0\].*end_iter=50 is after '
                        r'train_cfg.max_iters=10.*end_ratio'):
@@ -273,7 +284,7 @@ def test_mean_teacher_config_shortened_by_max_iters_only():
         osp.join(root, 'configs', 'mean_teacher', 'cs2night.py'))
     cfg.merge_from_dict({'train_cfg.max_iters': 2})
     hook_cfg = [h for h in cfg.custom_hooks
-                if h['type'] == 'ConfidenceRampHook'][0]
+                if h['type'] in ('ParamRampHook', 'ConfidenceRampHook')][0]
     hook = HOOKS.build(hook_cfg)
 
     model = Model()

@@ -149,8 +149,8 @@ def test_cyclegan_and_mean_teacher_errors_say_what_and_which_run(tmp_path):
 
 
 def test_load_time_errors_name_the_run_and_key(tmp_path):
-    from mmda.models.translators.inference import load_generator_weights
-    from mmda.models.translators.losses import load_vgg_features
+    from mmda.utils.checkpoint import load_generator_weights
+    from mmda.models.losses.vgg_feature_loss import load_vgg_features
     missing = str(tmp_path / 'checkpoints' / 'cyclegan_fl_city2night.pth')
     with pytest.raises(FileNotFoundError) as e:
         load_generator_weights(torch.nn.Conv2d(1, 1, 1), missing)

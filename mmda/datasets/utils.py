@@ -382,12 +382,6 @@ def convert_label_pairs(root: str,
     return stats
 
 
-def read_split_file(path: str) -> List[str]:
-    """Non-empty stripped lines of a split file."""
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
-
-
 # --------------------------------------------------------------------------
 # Dataset base class
 # --------------------------------------------------------------------------

@@ -8,9 +8,16 @@ arrays) and numpy scalars in its checkpoints, which that loader refuses, so
 Instead of switching the safety off, we add exactly the classes mmengine
 writes to torch's allow-list (``torch.serialization.add_safe_globals``).
 Arbitrary pickled objects are still refused.
+
+Also: loading one generator out of a CycleGAN checkpoint
+(:func:`load_generator_weights`).
 """
+import os.path as osp
+from typing import Dict, Union
+
 import numpy as np
 import torch
+import torch.nn as nn
 
 _DONE = False
 
@@ -120,3 +127,96 @@ def check_checkpoint_file(path: str) -> None:
         raise CheckpointError(
             f'{path!r} is not a torch checkpoint (expected a zip archive '
             'written by torch.save) or it is truncated')
+
+
+# ------------------------------------------------ CycleGAN generator weights
+DIRECTIONS = ('a2b', 'b2a')
+
+
+def generator_prefix(direction: str = 'a2b', ema: bool = True) -> str:
+    """State-dict prefix of a :class:`~mmda.models.translators.CycleGAN` generator."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f'direction must be one of {DIRECTIONS}, got '
+                         f'{direction!r}')
+    return f'gen_{direction}_ema.' if ema else f'gen_{direction}.'
+
+
+def _read_state_dict(checkpoint: Union[str, dict]) -> Dict[str, torch.Tensor]:
+    if isinstance(checkpoint, str):
+        if not osp.isfile(checkpoint):
+            from mmda.utils.weights import missing_message
+            raise FileNotFoundError(
+                'generator checkpoint: ' + missing_message(checkpoint) +
+                ' In a mean-teacher config the key is '
+                'model.translator.checkpoint (Day2NightTranslator); for '
+                "tools/translate.py it is the checkpoint argument.")
+        # mmengine checkpoints hold a MessageHub state etc.; allow-list
+        # those types for torch's weights_only loader.
+        allow_mmengine_checkpoint_globals()
+        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    else:
+        ckpt = checkpoint
+    if isinstance(ckpt, dict) and isinstance(ckpt.get('state_dict'), dict):
+        ckpt = ckpt['state_dict']
+    if not isinstance(ckpt, dict):
+        raise TypeError(f'generator checkpoint {checkpoint!r}: expected a '
+                        f'(mmengine) state dict, got {type(ckpt).__name__}')
+    return {(k[7:] if k.startswith('module.') else k): v
+            for k, v in ckpt.items()}
+
+
+def load_generator_weights(generator: nn.Module,
+                           checkpoint: Union[str, dict],
+                           direction: str = 'a2b',
+                           ema: bool = True) -> str:
+    """Load one generator out of a :class:`~mmda.models.translators.CycleGAN` checkpoint.
+
+    Takes the keys ``gen_{direction}_ema.*`` (``ema=True``, the generator
+    used for translation) or ``gen_{direction}.*``; a checkpoint holding a
+    bare generator state dict (keys of ``generator.state_dict()``) is also
+    accepted. Raises a ``KeyError`` naming the missing keys, or a
+    ``ValueError`` naming shape mismatches, when the checkpoint does not fit
+    the configured generator.
+
+    Returns:
+        str: The prefix the weights were taken from ('' for a bare dict).
+    """
+    state = _read_state_dict(checkpoint)
+    name = checkpoint if isinstance(checkpoint, str) else '<state dict>'
+    own = generator.state_dict()
+    prefix = generator_prefix(direction, ema)
+    if any(k.startswith(prefix) for k in state):
+        sub = {k[len(prefix):]: v for k, v in state.items()
+               if k.startswith(prefix)}
+    elif all(k in state for k in own):
+        prefix, sub = '', state
+    else:
+        gens = sorted({k.split('.', 1)[0] for k in state
+                       if k.startswith('gen_')})
+        hint = ''
+        if ema and f'gen_{direction}' in gens:
+            hint = ' (the raw generator is there: use ema=False / --no-ema)'
+        raise KeyError(
+            f'generator checkpoint {name!r} has no keys "{prefix}*" (the '
+            f'{"EMA " if ema else ""}{direction} generator of a CycleGAN '
+            f'checkpoint); generator prefixes found: {gens or "none"}{hint}; '
+            f'missing e.g. {[prefix + k for k in list(own)[:3]]}')
+    missing = [prefix + k for k in own if k not in sub]
+    unexpected = [prefix + k for k in sub if k not in own]
+    if missing or unexpected:
+        raise KeyError(
+            f'generator checkpoint {name!r} does not fit the configured '
+            f'{type(generator).__name__}: missing keys {missing[:8]}'
+            f'{"..." if len(missing) > 8 else ""} ({len(missing)}), '
+            f'unexpected keys {unexpected[:8]}'
+            f'{"..." if len(unexpected) > 8 else ""} ({len(unexpected)}); '
+            'check base_channels / num_blocks / upsample_mode / norm_cfg')
+    bad = [(prefix + k, tuple(sub[k].shape), tuple(v.shape))
+           for k, v in own.items() if sub[k].shape != v.shape]
+    if bad:
+        raise ValueError(
+            f'generator checkpoint {name!r} does not fit the configured '
+            f'{type(generator).__name__}: shape mismatch (key, checkpoint, '
+            f'model) {bad[:4]}; check base_channels / num_blocks')
+    generator.load_state_dict(sub, strict=True)
+    return prefix

@@ -67,9 +67,9 @@ def pretrain_feature_net(arch, work_dir: str, iters: int, seed: int,
     import torch.nn.functional as F
 
     from mmda.datasets.toy import ToySegDataset
-    from mmda.models.translators.losses import (IMAGENET_MEAN_01,
-                                                IMAGENET_STD_01,
-                                                make_vgg_layers)
+    from mmda.models.losses.vgg_feature_loss import (IMAGENET_MEAN_01,
+                                                     IMAGENET_STD_01,
+                                                     make_vgg_layers)
     # named by what makes it, so another arch/length/seed is not reused
     tag = '-'.join(str(a) for a in arch)
     path = osp.join(work_dir, 'feature_net',

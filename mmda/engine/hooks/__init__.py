@@ -1,5 +1,14 @@
-from .ema_teacher_hook import EMATeacherHook  # noqa: F401
-from .ramp_hook import ConfidenceRampHook  # noqa: F401
-from .norm_stats_guard_hook import NormStatsGuardHook  # noqa: F401
-from .translation_vis_hook import TranslationVisualizationHook  # noqa: F401
-from .pseudo_label_diagnostic_hook import PseudoLabelDiagnosticHook  # noqa: F401
+from .ema_teacher_hook import EMATeacherHook
+from .nonfinite_guard_hook import NonFiniteGuardHook
+from .norm_stats_guard_hook import NormStatsGuardHook
+from .pseudo_label_diagnostic_hook import PseudoLabelDiagnosticHook
+from .ramp_hook import ParamRampHook, Ramp
+from .sanity_check_hook import SanityCheckHook
+from .translation_vis_hook import TranslationVisualizationHook
+from .uda_vis_hook import UDAVisualizationHook
+
+__all__ = [
+    'EMATeacherHook', 'NonFiniteGuardHook', 'NormStatsGuardHook',
+    'PseudoLabelDiagnosticHook', 'ParamRampHook', 'Ramp', 'SanityCheckHook',
+    'TranslationVisualizationHook', 'UDAVisualizationHook'
+]

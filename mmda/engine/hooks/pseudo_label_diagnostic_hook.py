@@ -39,8 +39,8 @@ import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from mmda.models.utils import unwrap
 from mmda.registry import DATASETS, HOOKS
 
 
@@ -145,8 +145,7 @@ class PseudoLabelDiagnosticHook(Hook):
     # ------------------------------------------------------------- helpers
     @staticmethod
     def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
+        return unwrap(runner.model)
 
     def _probe_batches(self) -> List[dict]:
         if self._batches is None:

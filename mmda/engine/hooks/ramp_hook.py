@@ -1,17 +1,22 @@
 """Generic schedules of model attributes (confidence thresholds, loss weights).
 
-Examples (Scherer et al. §4.2): the consistency confidence
-threshold rho rises linearly 0.5 -> 0.9 over training; the SSL weight
-lambda_ssl rises linearly 50 -> 100 after a 10k-iteration warm-up (of 50k)
-with no SSL loss::
+Example (Scherer et al. §4.2, the schedule of
+:class:`~mmda.models.segmentors.mean_teacher.MeanTeacherUDA`): the
+consistency confidence threshold rho (``confidence_threshold``) rises
+linearly 0.5 -> 0.9 over training; the SSL weight lambda_ssl
+(``ssl_weight``) rises linearly 50 -> 100 after a 10k-iteration warm-up (of
+50k) with no SSL loss::
 
     custom_hooks = [
-        dict(type='ConfidenceRampHook', ramps=[
-            dict(attr='pseudo_threshold', start=0.5, end=0.9),
+        dict(type='ParamRampHook', ramps=[
+            dict(attr='confidence_threshold', start=0.5, end=0.9),
             dict(attr='ssl_weight', start=50., end=100., begin_ratio=0.2,
                  warmup_value=0.),
         ])
     ]
+
+Any attribute works, including dotted paths to submodules, e.g.
+``attr='decode_head.loss_decode.loss_weight'``.
 
 Where a ramp's position belongs to "the schedule" (a warm-up of a fifth of
 the training, a ramp over the whole training), give it relative to
@@ -31,6 +36,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from mmengine.hooks import Hook
 
+from mmda.models.uda.pseudo_label import sigmoid_rampup
 from mmda.models.utils import unwrap
 from mmda.registry import HOOKS
 
@@ -67,7 +73,7 @@ class Ramp:
             ``max_iters`` (``ceil(end_ratio * max_iters)``). Exclusive with
             ``end_iter``.
         where (str): how error messages name this ramp (the hook passes
-            ``ConfidenceRampHook ramps[i]``).
+            ``ParamRampHook ramps[i]``).
     """
 
     def __init__(self,
@@ -81,7 +87,7 @@ class Ramp:
                  sigmoid_c: float = 5.0,
                  begin_ratio: Optional[float] = None,
                  end_ratio: Optional[float] = None,
-                 where: str = 'ConfidenceRampHook ramp'):
+                 where: str = 'ParamRampHook ramp'):
         if not isinstance(attr, str) or not attr or any(
                 not p for p in attr.split('.')):
             raise ValueError(f'{where}: attr must be a non-empty '
@@ -215,7 +221,8 @@ class Ramp:
         elif self.mode == 'cosine':
             f = 0.5 * (1.0 - math.cos(math.pi * t))
         elif self.mode == 'sigmoid':
-            f = math.exp(-self.sigmoid_c * (1.0 - t)**2)
+            f = sigmoid_rampup(iteration - begin, end_iter - begin,
+                               self.sigmoid_c)
         else:  # constant
             f = 0.0
         return self.start + (self.end - self.start) * f
@@ -228,19 +235,22 @@ def _resolve(model, path: str):
     for i, part in enumerate(parts[:-1]):
         if not hasattr(owner, part):
             raise AttributeError(
-                f'ConfidenceRampHook: {type(model).__name__} has no attribute '
+                f'ParamRampHook: {type(model).__name__} has no attribute '
                 f'{".".join(parts[:i + 1])!r} (ramp attr {path!r})')
         owner = getattr(owner, part)
     if not hasattr(owner, parts[-1]):
         raise AttributeError(
-            f'ConfidenceRampHook: {type(model).__name__} has no attribute '
+            f'ParamRampHook: {type(model).__name__} has no attribute '
             f'{path!r}; the hook only schedules existing attributes')
     return owner, parts[-1]
 
 
-@HOOKS.register_module()
-class ConfidenceRampHook(Hook):
+@HOOKS.register_module(name=['ParamRampHook', 'ConfidenceRampHook'])
+class ParamRampHook(Hook):
     """Set model attributes from schedules of the training iteration.
+
+    Registered as ``'ParamRampHook'`` and, for configs written before the
+    rename, ``'ConfidenceRampHook'``.
 
     Before every training iteration ``k = runner.iter`` each ramp's value is
     computed and assigned with ``setattr`` on the (unwrapped) model (tensor
@@ -274,27 +284,27 @@ class ConfidenceRampHook(Hook):
         if isinstance(ramps, dict):
             ramps = [ramps]
         if not ramps:
-            raise ValueError('ConfidenceRampHook: `ramps` must be a non-empty '
+            raise ValueError('ParamRampHook: `ramps` must be a non-empty '
                              'list of dicts')
         self.ramps: List[Ramp] = []
         for i, cfg in enumerate(ramps):
             if not isinstance(cfg, dict):
-                raise TypeError(f'ConfidenceRampHook: ramps[{i}] must be a '
+                raise TypeError(f'ParamRampHook: ramps[{i}] must be a '
                                 f'dict, got {type(cfg).__name__}')
             missing = [k for k in ('attr', 'start', 'end') if k not in cfg]
             if missing:
-                raise KeyError(f'ConfidenceRampHook: ramps[{i}] misses keys '
+                raise KeyError(f'ParamRampHook: ramps[{i}] misses keys '
                                f'{missing} (needs attr, start, end)')
             cfg = dict(cfg)
-            cfg.setdefault('where', f'ConfidenceRampHook ramps[{i}]')
+            cfg.setdefault('where', f'ParamRampHook ramps[{i}]')
             try:
                 self.ramps.append(Ramp(**cfg))
             except TypeError as e:
-                raise TypeError(f'ConfidenceRampHook: ramps[{i}] = {cfg}: '
+                raise TypeError(f'ParamRampHook: ramps[{i}] = {cfg}: '
                                 f'{e}') from e
         attrs = [r.attr for r in self.ramps]
         if len(set(attrs)) != len(attrs):
-            raise ValueError(f'ConfidenceRampHook: duplicated attrs {attrs}')
+            raise ValueError(f'ParamRampHook: duplicated attrs {attrs}')
         self.log = bool(log)
         if priority is not None:
             self.priority = priority
@@ -345,7 +355,7 @@ class ConfidenceRampHook(Hook):
                          f'iterations [{begin}, {end_iter})')
         logger = getattr(runner, 'logger', None)
         if logger is not None:
-            logger.info(f'ConfidenceRampHook (max_iters={max_iters}): ' +
+            logger.info(f'ParamRampHook (max_iters={max_iters}): ' +
                         '; '.join(spans))
         self._apply(runner, runner.iter)
 

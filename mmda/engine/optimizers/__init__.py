@@ -1,3 +1,6 @@
-from .multi_optim_wrapper_constructor import \
-    MultiOptimWrapperConstructor  # noqa: F401
-from .frozen_params import QuietFrozenOptimWrapperConstructor  # noqa: F401
+from .frozen_params import QuietFrozenOptimWrapperConstructor
+from .multi_optim_wrapper_constructor import MultiOptimWrapperConstructor
+
+__all__ = [
+    'MultiOptimWrapperConstructor', 'QuietFrozenOptimWrapperConstructor'
+]

@@ -17,9 +17,9 @@ builds it from configs keyed by submodule name, like mmagic's
 from typing import Dict, Optional
 
 import torch.nn as nn
-from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
+from mmda.models.utils import unwrap
 from mmda.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                            OPTIMIZERS)
 
@@ -72,8 +72,7 @@ class MultiOptimWrapperConstructor:
                 cfg, paramwise)
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
-        if is_model_wrapper(model):
-            model = model.module
+        model = unwrap(model)
         wrappers = {}
         owner: Dict[int, str] = {}
         for key, constructor in self.constructors.items():
@@ -86,9 +85,7 @@ class MultiOptimWrapperConstructor:
                         f'refers to submodule {name!r} which '
                         f'{type(model).__name__} does not have; its '
                         f'submodules are {list(model._modules)}')
-                if is_model_wrapper(sub):
-                    sub = sub.module
-                subs.append(sub)
+                subs.append(unwrap(sub))
             for sub in subs:
                 for p in sub.parameters():
                     if id(p) in owner:

@@ -11,13 +11,12 @@ the ASS notation, eq. 2-3).
 """
 from typing import Optional, Sequence
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmda.registry import MODELS
+from ..losses.gan_loss import adversarial_loss
 
 #: The value of the discriminator target for each domain (ASS eq. 2-3:
 #: "0 as the source domain pixel and 1 as the target domain pixel").
@@ -52,9 +51,7 @@ def output_space_adversarial_loss(logits: Tensor, domain: str) -> Tensor:
     Returns:
         Tensor: scalar loss.
     """
-    value = _domain_value(domain)
-    return F.binary_cross_entropy_with_logits(
-        logits, torch.full_like(logits, value))
+    return adversarial_loss(logits, _domain_value(domain), 'vanilla')
 
 
 @MODELS.register_module(name=['OutputSpaceDiscriminator', 'FCDiscriminator'])

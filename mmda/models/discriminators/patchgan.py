@@ -8,9 +8,10 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
-from mmengine.model import BaseModule, normal_init
+from mmengine.model import BaseModule
 
 from mmda.registry import MODELS
+from ..utils import gan_normal_init
 
 
 @MODELS.register_module()
@@ -101,12 +102,7 @@ class PatchDiscriminator(BaseModule):
         if self.init_cfg is not None:
             super().init_weights()
             return
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                normal_init(m, mean=0.0, std=self.init_std, bias=0.0)
-            elif isinstance(m, nn.modules.batchnorm._NormBase) and \
-                    m.weight is not None:
-                normal_init(m, mean=1.0, std=self.init_std, bias=0.0)
+        gan_normal_init(self, self.init_std)
         self._is_init = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,11 +16,12 @@ ClassMix code's ``MSELoss2d``), masked-out pixels counting as zeros.
 """
 from typing import Optional, Tuple
 
-import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 from mmda.registry import MODELS
+from .cross_entropy import pixel_weight_map, reduce_loss
 
 REDUCTIONS = ('mean', 'masked_mean', 'sum', 'none')
 
@@ -94,13 +95,39 @@ def masked_consistency_loss(student_probs: Tensor,
     return loss, mask
 
 
+def mse_consistency(logits: Tensor,
+                    targets: Tensor,
+                    weight: Optional[Tensor] = None,
+                    reduction: str = 'mean') -> Tensor:
+    """Squared error between the student's softmax and soft targets
+    (thesis Table 5.1 "squared error" / ClassMix code ``MSELoss2d``: the
+    mean over all B*C*H*W elements).
+
+    Args:
+        logits (Tensor): (B, C, H, W) student logits.
+        targets (Tensor): (B, C, H, W) target probabilities (constants).
+        weight (Tensor, optional): (B, H, W) or (B, 1, H, W) pixel weights.
+        reduction (str): ``'mean'`` over all elements, ``'sum'`` or
+            ``'none'`` (the (B, H, W) map summed over classes).
+    """
+    if logits.shape != targets.shape or logits.dim() != 4:
+        raise ValueError('mse_consistency: logits and targets must both be '
+                         f'(B, C, H, W), got {tuple(logits.shape)} and '
+                         f'{tuple(targets.shape)}')
+    sq = (F.softmax(logits, dim=1) - targets.detach())**2
+    sq = sq * pixel_weight_map(weight, logits)[:, None]
+    if reduction == 'mean':
+        return sq.mean()
+    return reduce_loss(sq.sum(dim=1), reduction)
+
+
 @MODELS.register_module()
 class MaskedConsistencyLoss(nn.Module):
     """Module form of :func:`masked_consistency_loss`.
 
     ``loss(student_probs, teacher_probs, threshold=None, mask_probs=None)``;
     ``threshold`` defaults to the attribute :attr:`threshold` (which
-    ``ConfidenceRampHook`` may schedule).
+    ``ParamRampHook`` may schedule).
 
     Args:
         threshold (float): confidence threshold rho (Scherer et al. §4.2:

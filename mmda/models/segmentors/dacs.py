@@ -34,7 +34,6 @@ from contextlib import nullcontext
 from typing import Dict, Optional
 
 import torch
-import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
@@ -42,40 +41,11 @@ from torch import Tensor
 from torch.profiler import record_function
 
 from mmda.registry import MODELS
-from ..uda.pseudo_label import (TEACHER_BN_MODES, bn_batch_statistics,
-                                pseudo_label_weight, soft_cross_entropy)
+from ..losses.cross_entropy import (pixel_weighted_cross_entropy,
+                                    soft_cross_entropy)
+from ..uda.pseudo_label import TEACHER_BN_MODES, pseudo_label_weight
+from ..utils import bn_batch_statistics, build_batch_augmentation
 from .base_uda import BaseUDASegmentor
-
-
-def pixel_weighted_cross_entropy(logits: Tensor,
-                                 label: Tensor,
-                                 weight: Tensor,
-                                 ignore_index: int = 255) -> Tensor:
-    """Mean over all pixels of ``weight * CE`` (DACS code,
-    ``CrossEntropyLoss2dPixelWiseWeighted``).
-
-    Ignored pixels contribute 0 but are counted in the mean, as in the DACS
-    code (``torch.mean(CE(reduction='none') * pixelWiseWeight)``).
-
-    Args:
-        logits (Tensor): (B, C, H, W) logits.
-        label (Tensor): (B, H, W) or (B, 1, H, W) class indices.
-        weight (Tensor): per-pixel weights of the label's shape.
-        ignore_index (int): label value without loss. Defaults to 255.
-    """
-    if label.dim() == 4:
-        label = label[:, 0]
-    if weight.dim() == 4:
-        weight = weight[:, 0]
-    expected = (logits.shape[0], ) + tuple(logits.shape[2:])
-    if tuple(label.shape) != expected or tuple(weight.shape) != expected:
-        raise ValueError(
-            'pixel_weighted_cross_entropy: label and weight must be '
-            f'{expected} for logits {tuple(logits.shape)}, got '
-            f'{tuple(label.shape)} and {tuple(weight.shape)}')
-    ce = F.cross_entropy(
-        logits, label.long(), ignore_index=ignore_index, reduction='none')
-    return (ce * weight.to(ce.dtype)).mean()
 
 
 @MODELS.register_module()
@@ -110,7 +80,7 @@ class DACS(BaseUDASegmentor):
             the pseudo-labels. ``'batch'`` (default): the statistics of the
             target batch itself, as the DACS and DAFormer teachers, which
             run in train mode; the running buffers are neither used nor
-            changed (:func:`mmda.models.uda.pseudo_label.bn_batch_statistics`).
+            changed (:func:`mmda.models.utils.bn_batch_statistics`).
             ``'running'``: eval mode, the running statistics (a different
             method, kept as an ablation). Every other layer is in eval
             mode either way.
@@ -166,18 +136,8 @@ class DACS(BaseUDASegmentor):
                             f"dict(type='ClassMix'), got {mix!r}")
         self.mix_domain = mix_domain
         self.mixer = MODELS.build(dict(mix))
-        self.strong_aug = None
-        if strong_aug is not None:
-            aug_cfg = dict(strong_aug)
-            if 'mean' not in aug_cfg or 'std' not in aug_cfg:
-                dp = self.data_preprocessor
-                if not getattr(dp, '_enable_normalize', False):
-                    raise ValueError(
-                        'DACS: strong_aug needs `mean` and `std` (the data '
-                        'pre-processor does not normalise)')
-                aug_cfg.setdefault('mean', dp.mean.flatten().tolist())
-                aug_cfg.setdefault('std', dp.std.flatten().tolist())
-            self.strong_aug = MODELS.build(aug_cfg)
+        self.strong_aug = build_batch_augmentation(
+            strong_aug, self.data_preprocessor, 'DACS', 'strong_aug')
         self.pseudo_label_cfg = dict(
             mode='threshold_uniform', threshold=0.968, reduce='batch')
         self.pseudo_label_cfg.update(pseudo_label or {})

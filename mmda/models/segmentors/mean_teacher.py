@@ -14,7 +14,7 @@ images ``x_s`` (source) and unlabelled night images ``x_t`` (target):
    (the paper's batches hold day, translated and night images) and the loss
    is rescaled so that it is the *sum* of the two per-view means.
 3. Self-supervised consistency (eq. 14-15), skipped while ``ssl_weight`` is
-   0 (the 10k-iteration warm-up, set by ``ConfidenceRampHook``):
+   0 (the 10k-iteration warm-up, set by ``ParamRampHook``):
 
    * night: teacher on ``A_w(x_t)`` vs student on ``A_s(x_t)`` (weak and
      strong Gaussian noise + colour jitter, :class:`NightAugmentation`);
@@ -37,76 +37,30 @@ Ablation switches (Table 1): ``sup_day`` / ``sup_translated`` (train on day,
 translated or both), the translator's checkpoint (CycleGAN with or without
 feature loss), ``day_consistency`` / ``night_consistency`` (full SSL = both).
 
-Where ``G_ST(x_s)`` comes from (``translation``): ``'offline'`` takes it from
-the batch (``translated_inputs``: the "Day2Night (CS)" copy written by
-``tools/translate.py`` before training, Table 1 caption; see
-:class:`~mmda.datasets.day2night.Day2NightCityscapesDataset`); ``'online'`` runs the
-frozen ``translator`` on the day crops in every step (a variant: the
-generator's InstanceNorm then sees only the crop, not the whole image).
-
-Day images of the day consistency pair (``day_images``): ``'labelled'``
-uses the labelled batch ``x_s``; ``'all'`` a separate stream of unlabelled
-day images (``day_inputs`` [+ ``day_translated_inputs``], e.g. every
-Cityscapes image, §4.1 "For SSL training, we utilize all images from CS"),
-given by ``UDADataset(extra=dict(day=...))``.
+Where ``G_ST(x_s)`` and the day images of the day consistency pair come
+from (``translation``, ``day_images``):
+:class:`~mmda.models.segmentors.day_translation.DayTranslationMixin`.
 """
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import nullcontext
 from typing import Dict, List, Optional
 
 import torch
-import torch.nn as nn
 from mmengine.optim import OptimWrapper
 from mmseg.models.utils import resize
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.dropout import _DropoutNd
 from torch.profiler import record_function
 
 from mmda.registry import MODELS
 from ..uda.night_augmentation import STRONG_NIGHT_AUG, WEAK_NIGHT_AUG
+from ..utils import (build_batch_augmentation, dropout_enabled,
+                     frozen_bn_stats)
 from .base_uda import BaseUDASegmentor
-
-
-@contextmanager
-def dropout_enabled(module: nn.Module, enabled: bool):
-    """Switch every dropout layer of ``module`` to train (``enabled``) or
-    eval mode for the duration of the block, leaving all other layers (e.g.
-    BatchNorm) as they are; the previous modes are restored afterwards."""
-    layers = [m for m in module.modules() if isinstance(m, _DropoutNd)]
-    modes = [m.training for m in layers]
-    try:
-        for m in layers:
-            m.training = bool(enabled)
-        yield layers
-    finally:
-        for m, mode in zip(layers, modes):
-            m.training = mode
-
-
-@contextmanager
-def frozen_bn_stats(module: nn.Module, frozen: bool = True):
-    """Keep the running statistics of every BatchNorm layer of ``module``
-    unchanged for the duration of the block (momentum 0: batch statistics
-    are still used for normalisation in training mode)."""
-    layers = [m for m in module.modules() if isinstance(m, _BatchNorm)] \
-        if frozen else []
-    momenta = [m.momentum for m in layers]
-    counts = [m.num_batches_tracked.clone()
-              if m.num_batches_tracked is not None else None for m in layers]
-    try:
-        for m in layers:
-            m.momentum = 0.0
-        yield
-    finally:
-        for m, mom, cnt in zip(layers, momenta, counts):
-            m.momentum = mom
-            if cnt is not None:
-                m.num_batches_tracked.copy_(cnt)
+from .day_translation import DayTranslationMixin
 
 
 @MODELS.register_module()
-class MeanTeacherUDA(BaseUDASegmentor):
+class MeanTeacherUDA(DayTranslationMixin, BaseUDASegmentor):
     """Mean-teacher domain extension with day->night translation.
 
     Args:
@@ -134,7 +88,7 @@ class MeanTeacherUDA(BaseUDASegmentor):
             ``mean``/``std`` default to the data pre-processor's.
         strong_aug (dict): A_s, likewise.
         confidence_threshold (float): rho of eq. 14 (scheduled 0.5 -> 0.9 by
-            ``ConfidenceRampHook``, §4.2).
+            ``ParamRampHook``, §4.2).
         ssl_weight (float): lambda_ssl of eq. 16 (scheduled 0 during the
             warm-up, then 50 -> 100, §4.2). The SSL passes are skipped while
             it is 0.
@@ -202,25 +156,6 @@ class MeanTeacherUDA(BaseUDASegmentor):
             raise ValueError('MeanTeacherUDA: at least one of sup_day and '
                              'sup_translated must be True (no labelled loss '
                              'otherwise)')
-        if translation not in ('online', 'offline'):
-            raise ValueError("MeanTeacherUDA: translation must be 'online' "
-                             f"or 'offline', got {translation!r}")
-        if day_images not in ('labelled', 'all'):
-            raise ValueError("MeanTeacherUDA: day_images must be 'labelled'"
-                             f" or 'all', got {day_images!r}")
-        if translation == 'offline' and translator is not None:
-            raise ValueError(
-                "MeanTeacherUDA: translation='offline' takes G_ST(x_s) from "
-                'the batch (`translated_inputs`), `translator` would not be '
-                "used: remove it or set translation='online'")
-        if translation == 'online' and (sup_translated or day_consistency) \
-                and translator is None:
-            raise ValueError(
-                'MeanTeacherUDA: sup_translated / day_consistency use '
-                "G_ST(x_s) and need `translator` (e.g. dict(type='Day2Night"
-                "Translator', generator=..., checkpoint=...)) or "
-                "translation='offline' (translated images from the dataset);"
-                ' set both to False for a model trained on day images only')
         if consistency_size not in ('logits', 'image'):
             raise ValueError("MeanTeacherUDA: consistency_size must be "
                              f"'logits' or 'image', got {consistency_size!r}")
@@ -231,23 +166,17 @@ class MeanTeacherUDA(BaseUDASegmentor):
         if night_mask_input not in ('clean', 'weak'):
             raise ValueError("MeanTeacherUDA: night_mask_input must be "
                              f"'clean' or 'weak', got {night_mask_input!r}")
-        self.translator = None
-        if translator is not None:
-            if not isinstance(translator, dict) or 'type' not in translator:
-                raise TypeError('MeanTeacherUDA: `translator` must be a '
-                                'module config with a `type`, got '
-                                f'{translator!r:.200}')
-            self.translator = MODELS.build(dict(translator))
-            self.translator.requires_grad_(False)
-            self.translator.eval()
-        self.translation = translation
-        self.day_images = day_images
+        self.init_translation(translator, translation, day_images,
+                              sup_translated or day_consistency)
         self.sup_day = bool(sup_day)
         self.sup_translated = bool(sup_translated)
         self.night_consistency = bool(night_consistency)
         self.day_consistency = bool(day_consistency)
-        self.weak_aug = self._build_aug(weak_aug, 'weak_aug')
-        self.strong_aug = self._build_aug(strong_aug, 'strong_aug')
+        self.weak_aug = build_batch_augmentation(
+            weak_aug, self.data_preprocessor, 'MeanTeacherUDA', 'weak_aug')
+        self.strong_aug = build_batch_augmentation(
+            strong_aug, self.data_preprocessor, 'MeanTeacherUDA',
+            'strong_aug')
         self.confidence_threshold = float(confidence_threshold)
         self.ssl_weight = float(ssl_weight)
         if not isinstance(consistency_loss, dict) \
@@ -262,20 +191,6 @@ class MeanTeacherUDA(BaseUDASegmentor):
         self.consistency_bn_stats = consistency_bn_stats
         self.ignore_index = ignore_index
 
-    def _build_aug(self, cfg: Optional[dict], name: str):
-        if cfg is None:
-            return None
-        cfg = dict(cfg)
-        if 'mean' not in cfg or 'std' not in cfg:
-            dp = self.data_preprocessor
-            if not getattr(dp, '_enable_normalize', False):
-                raise ValueError(f'MeanTeacherUDA: {name} needs `mean` and '
-                                 '`std` (the data pre-processor does not '
-                                 'normalise)')
-            cfg.setdefault('mean', dp.mean.flatten().tolist())
-            cfg.setdefault('std', dp.std.flatten().tolist())
-        return MODELS.build(cfg)
-
     def train(self, mode: bool = True) -> 'MeanTeacherUDA':
         """Training mode; the teacher and the translator stay in eval."""
         super().train(mode)
@@ -289,48 +204,6 @@ class MeanTeacherUDA(BaseUDASegmentor):
         """Whether this step computes the consistency loss."""
         return self.ssl_weight != 0 and (self.night_consistency
                                          or self.day_consistency)
-
-    @torch.no_grad()
-    def translate(self, img: Tensor) -> Tensor:
-        """G_ST(img) (no gradient)."""
-        if self.translator is None:
-            raise RuntimeError('MeanTeacherUDA: no translator configured')
-        out = self.translator(img)
-        if out.shape != img.shape:
-            raise ValueError(
-                f'MeanTeacherUDA: the translator returned {tuple(out.shape)} '
-                f'for images {tuple(img.shape)}; it must keep the shape')
-        return out.detach()
-
-    def get_translated(self, data: dict, key: str = 'inputs') -> Tensor:
-        """G_ST(data[key]): the batch's offline translation
-        (``translation='offline'``: key ``translated_inputs`` for ``inputs``,
-        ``day_translated_inputs`` for ``day_inputs``) or the translator's
-        (``'online'``)."""
-        img = data[key]
-        tkey = key[:-len('inputs')] + 'translated_inputs'
-        if self.translation == 'online':
-            if tkey in data:
-                raise ValueError(
-                    f"MeanTeacherUDA(translation='online'): the batch holds "
-                    f'offline translations `{tkey}`; use '
-                    "translation='offline' or a dataset without them")
-            return self.translate(img)
-        if tkey not in data:
-            raise KeyError(
-                f"MeanTeacherUDA(translation='offline'): the batch has no "
-                f'`{tkey}` (the offline translation of `{key}`); the day '
-                "dataset must be dict(type='Day2NightCityscapesDataset', "
-                'translated_dir=...) with LoadTranslatedImage and '
-                'PackTranslatedSegInputs in its pipeline (configs/_base_/'
-                "datasets/mt_cs2night.py), or use translation='online' "
-                'with a translator')
-        out = data[tkey]
-        if out.shape != img.shape:
-            raise ValueError(
-                f'MeanTeacherUDA: `{tkey}` has shape {tuple(out.shape)} but '
-                f'`{key}` {tuple(img.shape)}; they must be aligned pairs')
-        return out.detach()
 
     def _probs(self, logits: Tensor, size) -> Tensor:
         if self.consistency_size == 'image' and \
@@ -376,7 +249,7 @@ class MeanTeacherUDA(BaseUDASegmentor):
             views.append(translated)
         sup_img = torch.cat(views) if len(views) > 1 else views[0]
         sup_samples = list(src_samples) * len(views)
-        sync = self.no_sync_student() if ssl else _null()
+        sync = self.no_sync_student() if ssl else nullcontext()
         with record_function('mean_teacher.supervised'), sync, \
                 dropout_enabled(self.student_module, False):
             with optim_wrapper.optim_context(self):
@@ -408,7 +281,7 @@ class MeanTeacherUDA(BaseUDASegmentor):
                 s_imgs.append(strong)
                 pairs.append(('night', 0, mask_slot, 0, n))
             if self.day_consistency:
-                day_img, day_trans = self._day_pair(data, src_img,
+                day_img, day_trans = self.day_pair(data, src_img,
                                                     translated)
                 t_imgs.append(day_img)
                 s_imgs.append(day_trans)
@@ -453,19 +326,6 @@ class MeanTeacherUDA(BaseUDASegmentor):
                            tgt_img=data.get('target_inputs'))
         return log_vars
 
-    def _day_pair(self, data: dict, src_img: Tensor, translated):
-        """(teacher input, student input) of the day consistency term."""
-        if self.day_images == 'labelled':
-            return src_img, translated
-        if 'day_inputs' not in data:
-            raise KeyError(
-                "MeanTeacherUDA(day_images='all'): the batch has no "
-                '`day_inputs`; add the unlabelled day stream with '
-                "train_dataloader.dataset=dict(type='UDADataset', ..., "
-                'extra=dict(day=<day dataset>)) (configs/mean_teacher/'
-                'cs2night_all_cs_day.py)')
-        return data['day_inputs'], self.get_translated(data, 'day_inputs')
-
     @staticmethod
     def _split(x: Tensor, sizes: List[int]) -> List[Tensor]:
         return list(torch.split(x, sizes, dim=0))
@@ -478,7 +338,3 @@ class MeanTeacherUDA(BaseUDASegmentor):
                 'MeanTeacherUDA: day and night batches must have the same '
                 f'image size (same crop), got {sorted(sizes)}')
 
-
-@contextmanager
-def _null():
-    yield

@@ -21,9 +21,8 @@ from mmengine.structures import BaseDataElement
 
 from mmda.registry import MODELS
 from ..uda.ema import ema_update
-from ..utils import UpdateTracker, check_optim_wrapper, frozen
+from ..utils import ImagePool, UpdateTracker, check_optim_wrapper, frozen
 from ..utils import unwrap as _unwrap
-from .image_pool import ImagePool
 
 NETWORKS = ('gen_a2b', 'gen_b2a', 'disc_a', 'disc_b')
 
@@ -140,8 +139,8 @@ class CycleGAN(BaseModel):
 
     @torch.no_grad()
     def update_ema(self) -> float:
-        """One EMA step of both generators (:func:`mmda.models.uda.ema.
-        ema_update`); returns the decay used."""
+        """One EMA step of both generators
+        (:func:`mmda.models.uda.ema_update`); returns the decay used."""
         step = int(self.ema_steps)
         for src, dst in self._ema_pairs():
             decay = ema_update(dst, src, self.ema_decay, step,

@@ -6,8 +6,8 @@ import torch
 from mmengine.model import BaseModule
 
 from mmda.registry import MODELS
-from .inference import build_frozen_generator, load_generator_weights, \
-    tiled_forward
+from mmda.utils.checkpoint import load_generator_weights
+from .inference import build_frozen_generator, tiled_forward
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)

@@ -1,15 +1,17 @@
-"""Shared UDA machinery: mixing, strong augmentation, pseudo-labels, EMA."""
+"""Shared UDA machinery: mixing, strong and night augmentation, masking,
+pseudo-labels, distribution alignment, EMA."""
 from .augmentation import StrongAugmentation
 from .dist_align import DistributionAlignment
 from .ema import ema_alpha, ema_update
+from .masking import BlockMasking, MaskedImageConsistency
 from .mixing import BaseMix, ClassMix, CowMix, CutMix
-from .pseudo_label import (PSEUDO_WEIGHT_MODES, mse_consistency,
-                           pseudo_label_weight, sigmoid_rampup,
-                           soft_cross_entropy)
+from .night_augmentation import FixedDay2Night, NightAugmentation
+from .pseudo_label import (PSEUDO_WEIGHT_MODES, pseudo_label_weight,
+                           sigmoid_rampup)
 
 __all__ = [
     'BaseMix', 'ClassMix', 'CutMix', 'CowMix', 'StrongAugmentation',
-    'pseudo_label_weight', 'sigmoid_rampup', 'soft_cross_entropy',
-    'mse_consistency', 'PSEUDO_WEIGHT_MODES', 'DistributionAlignment',
-    'ema_update', 'ema_alpha'
+    'BlockMasking', 'MaskedImageConsistency', 'NightAugmentation',
+    'FixedDay2Night', 'pseudo_label_weight', 'sigmoid_rampup',
+    'PSEUDO_WEIGHT_MODES', 'DistributionAlignment', 'ema_update', 'ema_alpha'
 ]

@@ -21,21 +21,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    """Strip DataParallel / DistributedDataParallel / mmengine wrappers."""
-    try:
-        from mmengine.model import is_model_wrapper
-    except ImportError:  # pragma: no cover
-        is_model_wrapper = None
-    while True:
-        if isinstance(module, (nn.DataParallel,
-                               nn.parallel.DistributedDataParallel)) or (
-                                   is_model_wrapper is not None
-                                   and is_model_wrapper(module)):
-            module = module.module
-        else:
-            return module
+from ..utils import unwrap
 
 
 def ema_alpha(alpha: float, step: int) -> float:
@@ -184,7 +170,7 @@ def ema_update(teacher: nn.Module,
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f'ema_update: alpha must be in [0, 1], got {alpha}')
-    teacher, student = _unwrap(teacher), _unwrap(student)
+    teacher, student = unwrap(teacher), unwrap(student)
     a = ema_alpha(alpha, int(step)) if warmup else float(alpha)
     tf, sf, ti, si = _pairing(teacher, student, average_buffers)
     if tf:

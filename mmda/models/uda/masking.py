@@ -161,7 +161,7 @@ class MaskedImageConsistency:
         student's logits on the masked image (upsampled to the label size)
         against the full-image pseudo-label (the host's
         ``pixel_weighted_cross_entropy``, the authors' ``seg_weight``)."""
-        from mmda.models.segmentors.dacs import pixel_weighted_cross_entropy
+        from mmda.models.losses import pixel_weighted_cross_entropy
         return self.loss_weight * pixel_weighted_cross_entropy(
             logits, pseudo_label, weight, ignore_index)
 

@@ -1,4 +1,4 @@
-"""Pseudo-labels, their loss weights and soft-target losses.
+"""Pseudo-labels and their loss weights.
 
 The teacher's softmax on the (weakly augmented) target image gives, per
 pixel, a hard pseudo-label ``argmax_c p_c`` (thesis eq. 2.11) and a loss
@@ -23,51 +23,14 @@ its ablation (Table 5.1):
 All weights are multiplied by ``scale`` (the thesis' ``lambda_u0``, 1).
 """
 import math
-from contextlib import contextmanager
-from typing import Iterator, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
-from .dist_align import DistributionAlignment  # noqa: F401 (re-export)
 
 PSEUDO_WEIGHT_MODES = ('threshold_uniform', 'threshold', 'sigmoid', 'none')
 TEACHER_BN_MODES = ('batch', 'running')
-
-
-@contextmanager
-def bn_batch_statistics(module: nn.Module) -> Iterator[nn.Module]:
-    """Let every BatchNorm layer of ``module`` normalise with the statistics
-    of the current batch, without touching its buffers.
-
-    This is how the DACS and DAFormer teachers make pseudo-labels: their EMA
-    model runs in *train* mode (DACS ``trainUDA.py``: ``ema_model.train()``;
-    DAFormer ``mmseg/models/uda/dacs.py`` only switches dropout off), so its
-    BatchNorm layers use the target batch's mean and (biased) variance. Here
-    only the BatchNorm layers change behaviour (dropout and every other layer
-    keep their mode), and ``running_mean``, ``running_var`` and
-    ``num_batches_tracked`` stay exactly as they were: inside the context a
-    layer has ``training=True, track_running_stats=False``, for which
-    PyTorch passes no running buffers to ``F.batch_norm``. The previous
-    flags are restored on exit, also after an exception.
-
-    Covers every subclass of ``torch.nn.modules.batchnorm._BatchNorm``
-    (``BatchNorm1d/2d/3d``, ``SyncBatchNorm``).
-    """
-    saved = []
-    for m in module.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            saved.append((m, m.training, m.track_running_stats))
-            m.training = True
-            m.track_running_stats = False
-    try:
-        yield module
-    finally:
-        for m, training, track in saved:
-            m.training = training
-            m.track_running_stats = track
 
 
 def sigmoid_rampup(iteration: float, ramp_iters: float,
@@ -167,81 +130,3 @@ def pseudo_label_weight(probs: Tensor,
     if scale != 1.0:
         weight = weight * scale
     return pseudo_label, weight
-
-
-def _pixel_weight(weight: Optional[Tensor], like: Tensor) -> Tensor:
-    """Return a (B, H, W) weight for a (B, C, H, W) ``like``."""
-    if weight is None:
-        return like.new_ones((like.shape[0], ) + tuple(like.shape[2:]))
-    if weight.dim() == 4 and weight.shape[1] == 1:
-        weight = weight[:, 0]
-    if weight.shape != (like.shape[0], ) + tuple(like.shape[2:]):
-        raise ValueError(f'weight must be (B, H, W) = '
-                         f'{(like.shape[0], ) + tuple(like.shape[2:])}, got '
-                         f'{tuple(weight.shape)}')
-    return weight.to(like.dtype)
-
-
-def soft_cross_entropy(logits: Tensor,
-                       targets: Tensor,
-                       weight: Optional[Tensor] = None,
-                       reduction: str = 'mean') -> Tensor:
-    """Cross entropy against soft targets (thesis §2.5, ``d`` = CE, with the
-    teacher's softmax as target instead of a pseudo-label; Table 5.1 "no
-    pseudo-labels").
-
-    ``loss_pixel = -sum_c q_c log softmax(logits)_c``, multiplied by the
-    per-pixel ``weight``.
-
-    Args:
-        logits (Tensor): (B, C, H, W) student logits.
-        targets (Tensor): (B, C, H, W) target probabilities (e.g. a mixed
-            teacher softmax); treated as constants.
-        weight (Tensor, optional): (B, H, W) or (B, 1, H, W) pixel weights.
-        reduction (str): ``'mean'`` (over pixels), ``'sum'`` or ``'none'``
-            (returns the (B, H, W) map).
-    """
-    if logits.shape != targets.shape or logits.dim() != 4:
-        raise ValueError('soft_cross_entropy: logits and targets must both '
-                         f'be (B, C, H, W), got {tuple(logits.shape)} and '
-                         f'{tuple(targets.shape)}')
-    loss = -(targets.detach() * F.log_softmax(logits, dim=1)).sum(dim=1)
-    loss = loss * _pixel_weight(weight, logits)
-    return _reduce(loss, reduction)
-
-
-def mse_consistency(logits: Tensor,
-                    targets: Tensor,
-                    weight: Optional[Tensor] = None,
-                    reduction: str = 'mean') -> Tensor:
-    """Squared error between the student's softmax and soft targets
-    (thesis Table 5.1 "squared error" / ClassMix code ``MSELoss2d``: the
-    mean over all B*C*H*W elements).
-
-    Args:
-        logits (Tensor): (B, C, H, W) student logits.
-        targets (Tensor): (B, C, H, W) target probabilities (constants).
-        weight (Tensor, optional): (B, H, W) or (B, 1, H, W) pixel weights.
-        reduction (str): ``'mean'`` over all elements, ``'sum'`` or
-            ``'none'`` (the (B, H, W) map summed over classes).
-    """
-    if logits.shape != targets.shape or logits.dim() != 4:
-        raise ValueError('mse_consistency: logits and targets must both be '
-                         f'(B, C, H, W), got {tuple(logits.shape)} and '
-                         f'{tuple(targets.shape)}')
-    sq = (F.softmax(logits, dim=1) - targets.detach())**2
-    sq = sq * _pixel_weight(weight, logits)[:, None]
-    if reduction == 'mean':
-        return sq.mean()
-    return _reduce(sq.sum(dim=1), reduction)
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == 'mean':
-        return loss.mean()
-    if reduction == 'sum':
-        return loss.sum()
-    if reduction == 'none':
-        return loss
-    raise ValueError("reduction must be 'mean', 'sum' or 'none', got "
-                     f'{reduction!r}')

@@ -1,5 +1,5 @@
-"""Losses of the CycleGAN translator: adversarial (LSGAN / vanilla) and the
-VGG19 feature loss of Scherer et al. (2021), eq. (10)."""
+"""VGG19 feature (content) loss of Scherer et al. (2021), eq. (10), used by
+the CycleGAN translator."""
 import os.path as osp
 import re
 from typing import List, Optional, Sequence, Union
@@ -15,59 +15,6 @@ VGG19_CFG = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512,
              512, 512, 'M', 512, 512, 512, 512, 'M')
 IMAGENET_MEAN_01 = (0.485, 0.456, 0.406)
 IMAGENET_STD_01 = (0.229, 0.224, 0.225)
-
-
-@MODELS.register_module()
-class GANLoss(nn.Module):
-    """Adversarial loss on discriminator logits.
-
-    ``lsgan``: mean squared error to the target label (CycleGAN code
-    default); ``vanilla``: binary cross-entropy with logits, the log form of
-    Scherer et al. eq. 4 for the discriminator, with the non-saturating
-    generator objective ``-log D(G(x))`` (Goodfellow et al.; CycleGAN code's
-    'vanilla'); ``minimax``: eq. 4 literally, the same discriminator loss and
-    the generator minimising ``log(1 - D(G(x)))`` (callers mark generator
-    terms with ``is_generator=True``).
-
-    Args:
-        gan_type (str): ``'lsgan'``, ``'vanilla'`` or ``'minimax'``.
-            Default: ``'lsgan'``.
-        real_label (float): Target for real. Default: 1.0.
-        fake_label (float): Target for fake. Default: 0.0.
-        loss_weight (float): Multiplier. Default: 1.0.
-    """
-
-    def __init__(self,
-                 gan_type: str = 'lsgan',
-                 real_label: float = 1.0,
-                 fake_label: float = 0.0,
-                 loss_weight: float = 1.0):
-        super().__init__()
-        if gan_type not in ('lsgan', 'vanilla', 'minimax'):
-            raise ValueError("GANLoss: gan_type must be 'lsgan', 'vanilla' "
-                             f"or 'minimax', got {gan_type!r}")
-        self.gan_type = gan_type
-        self.real_label = float(real_label)
-        self.fake_label = float(fake_label)
-        self.loss_weight = float(loss_weight)
-
-    def forward(self, pred: torch.Tensor, target_is_real: bool,
-                is_generator: bool = False) -> torch.Tensor:
-        if self.gan_type == 'minimax' and is_generator:
-            if not target_is_real:
-                raise ValueError('GANLoss(minimax): a generator term '
-                                 'targets "real" (target_is_real=True)')
-            # eq. 4: G minimises E[log(1 - D(G(x)))] = -BCE(D(G(x)), fake)
-            fake = torch.full_like(pred, self.fake_label)
-            return -self.loss_weight * F.binary_cross_entropy_with_logits(
-                pred, fake)
-        target = torch.full_like(
-            pred, self.real_label if target_is_real else self.fake_label)
-        if self.gan_type == 'lsgan':
-            loss = F.mse_loss(pred, target)
-        else:
-            loss = F.binary_cross_entropy_with_logits(pred, target)
-        return self.loss_weight * loss
 
 
 def make_vgg_layers(cfg: Sequence[Union[int, str]],
