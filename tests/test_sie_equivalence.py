@@ -7,6 +7,9 @@ math in ``mmda/engine/loops/sie_pseudo_labels.py``) by::
     PYTHONPATH=<checkout> OMP_NUM_THREADS=1 python \
         tests/test_sie_equivalence.py --record tests/data/sie_reference.json
 
+(the options of :func:`_options` written out in the file then, since
+``tests/test_sie.py`` of that commit imports the old module paths).
+
 A tiny in-process run of ``configs/sie/toy_sie.py`` (2 warm-up iterations,
 2 rounds, dropout 0.1 before the classifier so that the per-step RNG
 matters): the log variables of every iteration, the selection and
@@ -33,27 +36,18 @@ CONFIG = osp.join(ROOT, 'configs', 'sie', 'toy_sie.py')
 
 
 def _options() -> dict:
-    return {
-        'train_cfg.source_only_iters': 2,
-        'train_cfg.max_rounds': 2,
-        'train_cfg.init_portion': 1.0,
-        'train_cfg.portion_step': 1.0,
-        'train_cfg.max_portion': 2.0,
-        'train_cfg.num_patches': 2,
+    """test_sie's tiny two-round schedule from scratch, one epoch per round,
+    validation only at the end, dropout before the classifier."""
+    from test_sie import _option_dict
+    out = _option_dict(None)
+    out.update({
         'train_cfg.epochs_per_round': 1,
-        'train_cfg.patch_size': [32, 64],
-        'train_cfg.target_dataloader.dataset.indices': 24,
-        'train_cfg.target_dataloader.batch_size': 8,
-        'train_cfg.example_dataloader.batch_size': 2,
         'train_cfg.val_after_warmup': False,
         'train_cfg.val_interval': 100,
-        'train_dataloader.batch_size': 2,
-        'val_dataloader.dataset.indices': 4,
-        'val_dataloader.batch_size': 4,
         'model.decode_head.dropout_ratio': 0.1,
         'default_hooks.checkpoint.interval': 1000,
-        'default_hooks.logger.interval': 1,
-    }
+    })
+    return out
 
 
 def _platform() -> dict:

@@ -9,9 +9,10 @@ scale-invariant examples (256x512 patches upsampled to 512x1024: argmax of
 the bilinearly upsampled prediction, 255 where the upsampled keep mask is
 exactly 0).
 
-* ``ours``: one :func:`normalize_groups` pass shared by the statistics and
-  the keep mask, and :func:`upsampled_patch_labels` (no full-size
-  upsampling of the 19 channels);
+* ``ours``: one :func:`normalize_groups` pass (entropy, max and argmax in
+  one blocked pass over the map) shared by the statistics and the keep
+  mask, and :func:`upsampled_patch_labels` (no full-size upsampling of the
+  19 channels; dropped cells and the keep rule per source cell);
 * ``per-pixel loop``: the same algorithm with Python loops over pixels as
   the authors' code does the thresholding, with torch's ``F.interpolate``
   for the upsampling (as the authors).

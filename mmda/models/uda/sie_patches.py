@@ -26,6 +26,9 @@ import torch.nn.functional as F
 
 from .sie_selection import max_argmax
 
+#: ``(pred, max_prob)`` (H, W) of a prediction, when already computed
+TopClass = Optional[Tuple[torch.Tensor, torch.Tensor]]
+
 
 def sample_patch_boxes(height: int, width: int, patch_h: int, patch_w: int,
                        num: int, generator: Optional[torch.Generator] = None
@@ -187,9 +190,7 @@ def upsampled_patch_labels(probs: torch.Tensor,
                            boxes: torch.Tensor,
                            patch_size: Tuple[int, int],
                            ignore_index: int = 255,
-                           top: Optional[Tuple[torch.Tensor,
-                                               torch.Tensor]] = None
-                           ) -> torch.Tensor:
+                           top: TopClass = None) -> torch.Tensor:
     """Labels of patches upsampled to the full size, without upsampling.
 
     Equal to: upsample each patch of the soft prediction bilinearly
@@ -356,8 +357,7 @@ def make_scale_invariant_examples(image: torch.Tensor,
                                   boxes: torch.Tensor,
                                   patch_size: Tuple[int, int],
                                   ignore_index: int = 255,
-                                  top: Optional[Tuple[torch.Tensor,
-                                                      torch.Tensor]] = None
+                                  top: TopClass = None
                                   ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Upsample random patches and their soft predictions to full size.
 
