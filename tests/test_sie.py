@@ -369,19 +369,23 @@ def test_entropy_of_zero_probabilities():
     assert torch.isfinite(ent).all()
 
 
-@pytest.mark.parametrize('block', [2**19, 64, 1])
+@pytest.mark.parametrize('block', [2**19, 2**10, 1])
+@pytest.mark.parametrize('width', [21, 64, 100])
 def test_one_pass_entropy_and_argmax_equal_the_separate_ones(
-        block, monkeypatch):
+        block, width, monkeypatch):
     """The blocked pass of the normalisation gives the values of
     pixel_entropy and max_argmax bit for bit, with zero probabilities
-    (0 log 0), ties and several images; blocks of a few rows or one."""
+    (0 log 0), ties and several images; blocks of a few rows (aligned so
+    that the vectorised class sums group pixels as on the whole map)."""
     from mmda.models.uda import sie_selection
     monkeypatch.setattr(sie_selection, '_BLOCK_ELEMENTS', block)
     g = torch.Generator().manual_seed(0)
-    probs = _smooth_probs(g, 7, 13, 21, (3, 4), 4.0)[None].repeat(3, 1, 1, 1)
+    C, H = 7, 13
+    probs = _smooth_probs(g, C, H, width, (3, 4), 4.0)[None].repeat(
+        3, 1, 1, 1)
     probs[1, 2:, :4] = 0  # 0 log 0 and exact ties among the zeros
     probs[1, :2, :4] = 0.5
-    probs[2] = torch.randint(0, 3, (7, 13, 21), generator=g).float() / 3
+    probs[2] = torch.randint(0, 3, (C, H, width), generator=g).float() / 3
     ent, max_prob, pred = sie_selection.entropy_max_argmax(probs)
     values, index = max_argmax(probs, 1)
     assert torch.equal(ent, pixel_entropy(probs))

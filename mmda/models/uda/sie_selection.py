@@ -76,6 +76,7 @@ def max_argmax(probs: torch.Tensor, dim: int):
 #: elements of ``probs`` per block of :func:`entropy_max_argmax` (8 MB of
 #: float32 temporaries at most, which stay in the CPU's cache)
 _BLOCK_ELEMENTS = 2**19
+_ALIGN = 256
 
 
 def entropy_max_argmax(probs: torch.Tensor
@@ -101,7 +102,11 @@ def entropy_max_argmax(probs: torch.Tensor
     first = torch.empty((B, H, W), dtype=torch.uint8, device=probs.device)
     rank = torch.arange(C - 1, -1, -1, dtype=torch.uint8,
                         device=probs.device).view(1, C, 1, 1)
-    rows = max(1, _BLOCK_ELEMENTS // max(B * C * W, 1))
+    # blocks of whole rows that start at a multiple of 256 pixels, so that
+    # the vectorised reduction over the classes groups the pixels as it
+    # does on the whole map (the same float sums)
+    step = _ALIGN // math.gcd(W, _ALIGN)
+    rows = max(step, _BLOCK_ELEMENTS // max(B * C * W * step, 1) * step)
     for y in range(0, H, rows):
         p = probs[:, :, y:y + rows]
         torch.sum(p.log().mul_(p), dim=1, out=ent[:, y:y + rows])
