@@ -187,9 +187,10 @@ class RoundGenerator:
         """``floor(N_c * p / C)`` is 0 when ``N_c < C / p`` (190 images at
         p = 0.1 with 19 classes), e.g. on a small target set."""
         C = self.num_classes or len(sel['num_candidates'])
+        skip = self.selection_ignore_classes
         zero = [(c, int(nc)) for c, (nc, chosen) in enumerate(
             zip(sel['num_candidates'], sel['per_class']))
-            if nc > 0 and not chosen and c not in self.selection_ignore_classes]
+            if nc > 0 and not chosen and c not in skip]
         if not zero:
             return
         need = math.ceil(C / portion - 1e-9)

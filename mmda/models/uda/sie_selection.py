@@ -14,7 +14,8 @@ the authors' code "LSE"). Pure tensor functions, one self-training round:
 3. :func:`keep_mask` - a pixel is kept unless its normalised entropy is
    ``>=`` the threshold of its predicted class.
 
-The patches and their labels (step 4) are in :mod:`mmda.models.uda.sie_patches`.
+The patches and their labels (step 4) are in
+:mod:`mmda.models.uda.sie_patches`.
 The authors loop over pixels in Python; here every step is a tensor op
 (``scatter_reduce`` for per-class min/max/mean). :func:`pseudo_label_confusion`
 and :func:`pseudo_label_metrics` compare pseudo-labels with true labels (a
