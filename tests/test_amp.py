@@ -9,7 +9,6 @@ A network stepped by a wrapper whose scaler never scaled a loss fails with
 ``Attempted unscale_ but _scale is None`` (the CycleGAN bug of issue 15).
 """
 import copy
-import types
 
 import pytest
 import torch
@@ -90,12 +89,12 @@ def test_one_amp_train_step_of_every_model(name, amp_on_cpu):
                 float(ref_log[k]), rel=0.1, abs=1e-3), k
 
 
-def test_amp_sie_loop_step(amp_on_cpu):
-    """SIE's step runs in ``SelfTrainingLoop._train_step`` (source and
-    example batches back-propagated through the runner's one wrapper)."""
+def test_amp_sie_train_step(amp_on_cpu):
+    """SIE's step (``mmda/models/segmentors/sie.py``, built around a plain
+    segmentor as ``SelfTrainingLoop`` does): a source and an example batch
+    back-propagated through the one wrapper, under autocast, one update."""
     from helpers import tiny_segmentor
 
-    from mmda.engine.loops.self_training_loop import SelfTrainingLoop
     from mmda.registry import MODELS
     torch.manual_seed(0)
     model = MODELS.build(tiny_segmentor())
@@ -104,16 +103,18 @@ def test_amp_sie_loop_step(amp_on_cpu):
     ow = AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(),
                                                    lr=0.01))
     amp_on_cpu(ow)
-    loop = SelfTrainingLoop.__new__(SelfTrainingLoop)
-    loop._runner = types.SimpleNamespace(model=model, optim_wrapper=ow)
-    loop.source_excluded_losses = ('loss_focal', )
-    src = uda_batch(0)
-    ex = uda_batch(1)
+    sie = MODELS.get('SIE').around(model, seed=0)
     batch = lambda b: dict(inputs=b['inputs'],  # noqa: E731
                            data_samples=b['data_samples'])
     before = trainable_state(model)
-    out = loop._train_step(batch(src), batch(ex))
+    seen, handles = _record_autocast_dtypes(model)
+    out = sie.train_step(dict(source=batch(uda_batch(0)),
+                              examples=batch(uda_batch(1))), ow)
+    for h in handles:
+        h.remove()
+    assert torch.bfloat16 in seen
     assert torch.isfinite(out['loss'])
+    assert {'src.decode.loss_ce', 'sie.decode.loss_ce'} <= set(out)
     assert ow.loss_scaler._scale is not None
     after = trainable_state(model)
     assert any(not torch.equal(before[k], after[k]) for k in before)

@@ -178,7 +178,7 @@ def test_training_config_missing_required_key(tmp_path):
 def test_patch_larger_than_image_where_sie_cannot_pad():
     """Scale-invariant examples cut patches out of the image and upsample
     them: a patch larger than the image cannot be cut (no padding)."""
-    from mmda.engine.loops.sie_pseudo_labels import sample_patch_boxes
+    from mmda.models.uda.sie_patches import sample_patch_boxes
     with pytest.raises(ValueError) as e:
         sample_patch_boxes(64, 128, 128, 256, 4,
                            torch.Generator().manual_seed(0))

@@ -18,13 +18,19 @@ import pytest
 import torch
 from PIL import Image
 
-from mmda.engine.loops.self_training_loop import round_portions
-from mmda.engine.loops.sie_pseudo_labels import (
-    _cell_candidates, _cell_labels, _max_argmax, bilinear_source_weights,
-    image_class_statistics, keep_mask, make_scale_invariant_examples,
-    normalized_entropy, num_selected, pixel_entropy, pseudo_label_confusion,
-    pseudo_label_metrics, reference_patch_labels, sample_patch_boxes,
-    select_confident_images, upsampled_patch_labels)
+from mmda.engine.loops import round_portions
+from mmda.models.uda.sie_patches import (_cell_candidates, _cell_labels,
+                                         bilinear_source_weights,
+                                         make_scale_invariant_examples,
+                                         reference_patch_labels,
+                                         sample_patch_boxes,
+                                         upsampled_patch_labels)
+from mmda.models.uda.sie_selection import (image_class_statistics, keep_mask,
+                                           max_argmax, normalized_entropy,
+                                           num_selected, pixel_entropy,
+                                           pseudo_label_confusion,
+                                           pseudo_label_metrics,
+                                           select_confident_images)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 PYTHON = sys.executable
@@ -349,7 +355,7 @@ def test_max_argmax_keeps_the_first_maximum():
     for shape, dim in (((2, 19, 9, 7), 1), ((19, 8, 9), 0), ((3, 5, 4), 1)):
         p = torch.randint(0, 3, shape, generator=g).float()  # many ties
         ref = p.max(dim=dim)
-        values, index = _max_argmax(p, dim)
+        values, index = max_argmax(p, dim)
         assert torch.equal(values, ref.values)
         assert torch.equal(index, ref.indices)
         assert torch.equal(index, p.argmax(dim=dim))
@@ -361,6 +367,52 @@ def test_entropy_of_zero_probabilities():
     assert ent[0, 0, 0] == 0.0
     assert ent[0, 1, 0] == pytest.approx(math.log(2))
     assert torch.isfinite(ent).all()
+
+
+@pytest.mark.parametrize('block', [2**19, 2**10, 1])
+@pytest.mark.parametrize('width', [21, 64, 100])
+def test_one_pass_entropy_and_argmax_equal_the_separate_ones(
+        block, width, monkeypatch):
+    """The blocked pass of the normalisation gives the values of
+    pixel_entropy and max_argmax bit for bit, with zero probabilities
+    (0 log 0), ties and several images; blocks of a few rows (aligned so
+    that the vectorised class sums group pixels as on the whole map)."""
+    from mmda.models.uda import sie_selection
+    monkeypatch.setattr(sie_selection, '_BLOCK_ELEMENTS', block)
+    g = torch.Generator().manual_seed(0)
+    C, H = 7, 13
+    probs = _smooth_probs(g, C, H, width, (3, 4), 4.0)[None].repeat(
+        3, 1, 1, 1)
+    probs[1, 2:, :4] = 0  # 0 log 0 and exact ties among the zeros
+    probs[1, :2, :4] = 0.5
+    probs[2] = torch.randint(0, 3, (C, H, width), generator=g).float() / 3
+    ent, max_prob, pred = sie_selection.entropy_max_argmax(probs)
+    values, index = max_argmax(probs, 1)
+    assert torch.equal(ent, pixel_entropy(probs))
+    assert torch.equal(max_prob, values) and torch.equal(pred, index)
+    assert torch.isfinite(ent).all()
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_patch_labels_keep_rule_on_every_row_and_column(seed):
+    """Dense keep patterns and patch sizes whose upsampling has zero
+    weights and clamped corners on inner rows and columns (9 -> 17: every
+    other output row samples a patch row exactly): ours equals the pixel
+    loop and the authors' F.interpolate(keep) == 0 rule."""
+    g = torch.Generator().manual_seed(seed)
+    C, H, W = 5, 17, 23
+    probs = _smooth_probs(g, C, H, W, (5, 6), 3.0)
+    keep = torch.rand(H, W, generator=g) > 0.5
+    for patch in ((9, 12), (17, 1), (2, 23), (16, 22), (1, 1)):
+        boxes = sample_patch_boxes(H, W, *patch, 3, generator=g)
+        ours = upsampled_patch_labels(probs, keep, boxes, patch)
+        assert torch.equal(ours, reference_patch_labels(
+            probs, keep, boxes, patch)), patch
+        for k, (y, x) in enumerate(boxes.tolist()):
+            kp = torch.nn.functional.interpolate(
+                keep[None, None, y:y + patch[0], x:x + patch[1]].float(),
+                size=(H, W), mode='bilinear', align_corners=True)[0, 0]
+            assert torch.equal(ours[k] == 255, kp == 0), patch
 
 
 def test_round_portions():
@@ -551,21 +603,21 @@ def test_two_rounds_write_examples_and_state(two_round_run):
 
 
 def test_pseudo_label_quality_needs_target_labels(tmp_path):
-    from mmda.engine.loops.self_training_loop import SelfTrainingLoop
+    from mmda.engine.loops.sie_rounds import RoundGenerator
 
     class NoLabels:
         def get_data_info(self, i):
             return dict(img_path=f'img_{i}.png', seg_map_path=None)
 
-    loop = object.__new__(SelfTrainingLoop)
+    loop = object.__new__(RoundGenerator)
     loop._target_dataset = NoLabels()
     with pytest.raises(ValueError, match="img_3.png.*no seg_map_path"):
-        loop._target_label(3, (4, 4))
+        loop.target_label(3, (4, 4))
     missing = str(tmp_path / 'nope.png')
     NoLabels.get_data_info = lambda self, i: dict(img_path='a.png',
                                                   seg_map_path=missing)
     with pytest.raises(FileNotFoundError, match='nope.png'):
-        loop._target_label(0, (4, 4))
+        loop.target_label(0, (4, 4))
 
 
 def test_resume_in_the_middle_of_round_two(two_round_run, tmp_path):

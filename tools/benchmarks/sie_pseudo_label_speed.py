@@ -1,16 +1,18 @@
 """Speed of the scale-invariant-example pseudo-labels, ours vs a pixel loop.
 
 Times the per-image work of one self-training round (Subhani & Ali, ECCV
-2020; ``mmda/engine/loops/sie_pseudo_labels.py``) on one 19x512x1024
+2020; ``mmda/models/uda/sie_selection.py``,
+``sie_patches.py``) on one 19x512x1024
 prediction: pixel entropy, min-max normalisation per predicted class, the
 selection statistics, the class-wise keep mask, and the labels of 4
 scale-invariant examples (256x512 patches upsampled to 512x1024: argmax of
 the bilinearly upsampled prediction, 255 where the upsampled keep mask is
 exactly 0).
 
-* ``ours``: one :func:`_normalize_groups` pass shared by the statistics and
-  the keep mask, and :func:`upsampled_patch_labels` (no full-size
-  upsampling of the 19 channels);
+* ``ours``: one :func:`normalize_groups` pass (entropy, max and argmax in
+  one blocked pass over the map) shared by the statistics and the keep
+  mask, and :func:`upsampled_patch_labels` (no full-size upsampling of the
+  19 channels; dropped cells and the keep rule per source cell);
 * ``per-pixel loop``: the same algorithm with Python loops over pixels as
   the authors' code does the thresholding, with torch's ``F.interpolate``
   for the upsampling (as the authors).
@@ -43,9 +45,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from mmda.engine.loops.sie_pseudo_labels import (  # noqa: E402
-    _normalize_groups, crop_patches, image_class_statistics, keep_mask,
-    sample_patch_boxes, upsampled_patch_labels)
+from mmda.models.uda.sie_patches import (  # noqa: E402
+    crop_patches, sample_patch_boxes, upsampled_patch_labels)
+from mmda.models.uda.sie_selection import (  # noqa: E402
+    image_class_statistics, keep_mask, normalize_groups)
 
 
 def make_map(kind, C, H, W, g):
@@ -64,7 +67,7 @@ def make_map(kind, C, H, W, g):
 
 def ours(probs, thresholds, boxes, patch):
     c0, t0 = time.thread_time(), time.perf_counter()
-    normalized = _normalize_groups(probs[None])
+    normalized = normalize_groups(probs[None])
     norm, pred, max_prob = (t[0] for t in normalized[:3])
     stats = image_class_statistics(probs[None], normalized=normalized)
     keep = keep_mask(norm, pred, thresholds)

@@ -59,8 +59,11 @@ class BaseUDASegmentor(BaseSegmentor):
     other attributes are read from :attr:`student_module`.
 
     Args:
-        segmentor (dict): config of the student, any mmseg segmentor (e.g.
-            ``EncoderDecoder``); its own ``data_preprocessor`` is unused.
+        segmentor (dict | nn.Module): config of the student, any mmseg
+            segmentor (e.g. ``EncoderDecoder``); its own
+            ``data_preprocessor`` is unused. A built module (e.g. a runner's
+            model, possibly DDP-wrapped) is used as the student as it is,
+            with its own ``data_preprocessor`` by default.
         teacher (bool | dict): False for no teacher; True for a deep copy of
             the student; a dict builds the teacher from that config (it must
             have the student's architecture; the student's weights are
@@ -92,7 +95,9 @@ class BaseUDASegmentor(BaseSegmentor):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if not isinstance(segmentor, dict) or 'type' not in segmentor:
+        built = isinstance(segmentor, nn.Module)  # used as it is
+        if not built and (not isinstance(segmentor, dict)
+                          or 'type' not in segmentor):
             raise TypeError(
                 f'{type(self).__name__}: `segmentor` must be a model config '
                 'dict with a `type` (e.g. the EncoderDecoder of '
@@ -103,7 +108,9 @@ class BaseUDASegmentor(BaseSegmentor):
         if eval_model == 'teacher' and not teacher:
             raise ValueError(f"{type(self).__name__}: eval_model='teacher' "
                              'needs teacher=True (or a teacher config)')
-        if data_preprocessor is None:
+        if data_preprocessor is None and built:
+            data_preprocessor = unwrap(segmentor).data_preprocessor
+        elif data_preprocessor is None:
             seg_dp = segmentor.get('data_preprocessor', None)
             data_preprocessor = dict(type='UDADataPreProcessor')
             if seg_dp is not None:
@@ -128,7 +135,8 @@ class BaseUDASegmentor(BaseSegmentor):
         self.eval_model = eval_model
 
         # ConfigDict: mmseg segmentors read e.g. ``test_cfg.mode``
-        self.student = MODELS.build(ConfigDict(copy.deepcopy(segmentor)))
+        self.student = segmentor if built else MODELS.build(
+            ConfigDict(copy.deepcopy(segmentor)))
         if teacher is True:
             self.teacher = copy.deepcopy(self.student)
         elif isinstance(teacher, dict):
