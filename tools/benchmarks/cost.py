@@ -639,9 +639,12 @@ def table(rows) -> str:
         '[min, max] |',
         '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ]
+    def ms(v):
+        return format(v, '.1f')
+
     for r in rows:
         lines.append(
-            f"| {r['method']} | {rng(r['step_ms'], r['step_ms_range'], lambda v: format(v, '.1f'))} | "  # noqa: E501
+            f"| {r['method']} | {rng(r['step_ms'], r['step_ms_range'], ms)} | "
             f"{rng(r['cpu_ratio'], r['cpu_ratio_range'])} | "
             f"{rng(r['time_ratio'], r['time_ratio_range'])} | "
             f"{f(r['flop_ratio'])} | {r['live_mb']:.1f} | "
