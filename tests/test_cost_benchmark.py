@@ -60,5 +60,42 @@ def test_summary_ratios_per_round():
     assert d['cpu_ratio'] == pytest.approx(2.2)
     assert d['flop_ratio'] == pytest.approx(2.3)
     assert d['live_ratio'] == pytest.approx(1.5)
-    assert d['ema_share'] == pytest.approx(0.3 / 9.5)
+    assert d['ema_share'] == pytest.approx(0.3 / 6.6)  # of the CPU time
     assert '| dacs |' in cost.table(list(rows.values()))
+
+
+def test_live_peaks_per_phase():
+    cost = _cost()
+    # alloc 10 (a), alloc 5 (a), free 10 (b), alloc 20 (b), free 25 (after)
+    events = [(1, 10), (2, 5), (4, -10), (5, 20), (8, -25)]
+    spans = [('a', 0, 3), ('b', 3, 6)]
+    peak, phases = cost.live_peaks(events, spans)
+    assert peak == 25
+    assert phases == {'a': 15, 'b': 25}
+
+
+def test_summary_floor_and_component_shares():
+    cost = _cost()
+    base = dict(steps=[1.0, 1.0], cpu=[1.0, 1.0], ema=[0, 0], mix=[0, 0],
+                has_ema=False, has_mixer=False, flops=100,
+                live_peak_bytes=4 * 2**20, rss_growth_bytes=2**20,
+                floor_live_bytes=6 * 2**20, scopes={})
+    dacs = dict(steps=[2.0, 4.0], cpu=[2.0, 2.0], ema=[.02, .02],
+                mix=[.02, .02], aug=[.06, .02], has_ema=True, has_mixer=True,
+                has_aug=True, flops=230, live_peak_bytes=7 * 2**20,
+                rss_growth_bytes=2**20, scopes={},
+                phase_peak_bytes={'dacs.mix_loss': 7 * 2**20})
+    rows = {r['method']: r for r in cost.summarise(
+        dict(source_only=base, dacs=dacs))}
+    d = rows['dacs']
+    assert d['live_ratio'] == pytest.approx(1.75)
+    assert d['live_floor_ratio'] == pytest.approx(1.5)  # DACS only
+    assert rows['source_only']['live_floor_ratio'] is None
+    assert d['aug_share'] == pytest.approx(0.08 / 4.0)  # of the CPU time
+    # per-round shares of EMA + mixing + augmentation: 0.1/2, 0.06/2
+    assert d['uda_share'] == pytest.approx(0.04)
+    assert d['uda_share_range'] == pytest.approx([0.03, 0.05])
+    assert rows['source_only']['uda_share'] is None
+    text = cost.table(list(rows.values()))
+    assert '| 1.50 |' in text and '4.0% [3.0%, 5.0%] |' in text
+    assert 'dacs.mix_loss' in cost.phase_table(list(rows.values()))

@@ -624,19 +624,61 @@ def test_step_frees_teacher_probs_and_full_res_logits():
     model._resize = resize
     seen = {}
     orig_backward = model.backward
+    orig_masks = model.mixer.generate_masks
+
+    def generate_masks(*args, **kwargs):
+        mask = orig_masks(*args, **kwargs)  # float32 already: kept by .to()
+        refs['mask'] = weakref.ref(mask)
+        return mask
+
+    model.mixer.generate_masks = generate_masks
 
     def backward(loss, ow):
         calls.append(1)
         if len(calls) == 2:  # the mixed loss
-            seen['probs'] = refs['probs']()
-            seen['logits'] = refs['logits']()
+            seen.update((k, r()) for k, r in refs.items())
         return orig_backward(loss, ow)
 
     model.backward = backward
     log_vars = model.train_step(make_batch(random_labels(2)), sgd(model))
     assert len(calls) == 2
     assert seen['probs'] is None and seen['logits'] is None
+    # the mix mask (only the logs read it after mixing) is freed as well
+    assert seen['mask'] is None
     assert 0.0 <= log_vars['mix.acc_seg'].item() <= 100.0
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(), dict(mix_domain='intra'), dict(soft_targets=True),
+    dict(pseudo_label=dict(mode='threshold_uniform'))
+])
+def test_freed_maps_change_no_log_and_no_weight(cfg):
+    """Issue 17: freeing the maps only the logs read before the mixed pass
+    changes nothing. The visualisation keeps them alive (the step as it was
+    before the change): three steps with EMA updates give bit-identical
+    log values and student/teacher weights either way."""
+    from mmda.models.uda.ema import ema_update
+    runs = []
+    for keep in (True, False):
+        torch.manual_seed(0)
+        model = build_dacs(train_cfg=dict(seed=3), **cfg)
+        model.vis_requested = keep
+        ow = sgd(model)
+        logs = []
+        for i in range(3):
+            logs.append(model.train_step(
+                make_batch(random_labels(2, seed=i), seed=i), ow))
+            ema_update(model.teacher, model.student, 0.99, i)
+        assert (model.vis_data is not None) == keep
+        runs.append((logs, model.state_dict()))
+    (logs_a, state_a), (logs_b, state_b) = runs
+    for a, b in zip(logs_a, logs_b):
+        assert list(a) == list(b)
+        for k in a:
+            assert torch.equal(torch.as_tensor(a[k]), torch.as_tensor(b[k])), k
+    assert state_a.keys() == state_b.keys()
+    for k in state_a:
+        assert torch.equal(state_a[k], state_b[k]), k
 
 
 def test_deeplab_logits_upsampled_with_align_corners():

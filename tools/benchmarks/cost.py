@@ -13,7 +13,8 @@ Per method:
   (forward/backward passes, optimizer steps and the method's hooks: EMA
   teacher, ramps; data loading excluded), after ``--warmup`` steps; and the
   CPU time of the stepping thread over the same window (it does not count
-  the time other processes of a shared machine hold the cores);
+  the time other processes of a shared machine hold the cores). Garbage is
+  collected before every timed step and the collector is off during it;
 * FLOPs: floating-point operations of the convolutions and matrix products
   of one step (``torch.utils.flop_counter``, forward + backward), as a
   ratio to source-only. It is the floor of the time ratio where the step is
@@ -23,10 +24,17 @@ Per method:
 * peak live memory: the highest total of tensor bytes allocated during one
   step and alive at the same time (``torch.profiler`` memory events), and
   the growth of the process' peak resident set (Linux ``VmHWM`` reset
-  before the step) - both as ratios to source-only;
-* shares of the step: the EMA teacher update and the mixing (timed), and
-  the ``record_function`` scopes of the model (``dacs.strong_aug``, ...)
-  from the profiled step.
+  before the step) - both as ratios to source-only - and the live peak
+  within each ``record_function`` phase of the model (``dacs.source``,
+  ``dacs.mix_loss``, ...). Beside DACS's live ratio, its floor: the peak of
+  a source-only step that backwards two passes into the same gradients
+  (what any DACS step must hold while its mixed pass runs: the source
+  gradients and a second pass's activations), plus the mixed pass's own
+  inputs (:func:`floor_step`, :func:`dacs_floor_bytes`);
+* shares of the step's CPU time: the EMA teacher update, the mixing and
+  DACS's strong augmentation (CPU time of their calls: a part this small
+  can have its wall time multiplied by a single preemption), and their sum
+  per round (median [min, max]).
 
 ``--model toy`` (default) trains each method's toy config through mmengine's
 Runner (one Runner per method, each in its own Python thread that runs only
@@ -72,8 +80,14 @@ METHODS = {
 }
 R101_CONFIG = 'configs/dacs/gta2city.py'
 SCOPES = ('dacs.source', 'dacs.pseudo_label', 'dacs.mix', 'dacs.strong_aug',
-          'dacs.mix_loss', 'mean_teacher.supervised', 'mean_teacher.teacher',
+          'dacs.mic', 'dacs.mix_loss', 'dacs.mix_backward',
+          'mean_teacher.supervised', 'mean_teacher.teacher',
           'mean_teacher.consistency')
+# bytes per target pixel of the tensors DACS's mixed pass needs on top of a
+# second source pass (see floor_step): the pre-processed target image and
+# the mixed image (3 x float32 each), the mixed label (int64, what
+# cross-entropy takes) and the pixel weight (float32)
+DACS_INPUT_BYTES_PER_PIXEL = 3 * 4 + 3 * 4 + 8 + 4
 
 
 # ----------------------------------------------------------------- measures
@@ -112,20 +126,76 @@ class StepProbe:
         wall = time.perf_counter() - self.t0
         self.prof.__exit__(None, None, None)
         rss = (_status_kib('VmHWM') - self.rss0) * 1024
+        kineto = list(self.prof.profiler.kineto_results.events())
         events = sorted(
-            (e.start_ns(), e.nbytes())
-            for e in self.prof.profiler.kineto_results.events()
+            (e.start_ns(), e.nbytes()) for e in kineto
             if e.name() == '[memory]' and e.device_type().name == 'CPU')
-        live = peak = 0
-        for _, nbytes in events:
-            live += nbytes
-            peak = max(peak, live)
+        spans = [(e.name(), e.start_ns(), e.end_ns()) for e in kineto
+                 if e.name() in SCOPES]
+        peak, phases = live_peaks(events, spans)
         scopes = {}
         for evt in self.prof.key_averages():
             if evt.key in SCOPES:
                 scopes[evt.key] = evt.cpu_time_total * 1e-6 / wall
         return dict(live_peak_bytes=peak, rss_growth_bytes=max(rss, 0),
-                    scopes=scopes)
+                    scopes=scopes, phase_peak_bytes=phases)
+
+
+def live_peaks(events, spans):
+    """Peak of the live-tensor total over a step and within each span.
+
+    Args:
+        events: ``(time, bytes)`` allocations (> 0) and frees (< 0), sorted
+            by time; the total starts at 0 at the beginning of the step.
+        spans: ``(name, start, end)`` of the ``record_function`` scopes.
+
+    Returns:
+        tuple: the step's peak and ``{name: peak within the span}`` (the
+        highest total reached while the span is open, counting what earlier
+        phases left alive; a repeated name keeps its highest).
+    """
+    live = peak = 0
+    phases = {}
+    for t, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+        for name, t0, t1 in spans:
+            if t0 <= t <= t1:
+                phases[name] = max(phases.get(name, 0), live)
+    return peak, phases
+
+
+def floor_step(model, data_batch, optim_wrapper, passes: int = 2) -> tuple:
+    """The memory floor of a DACS step, run on the source-only model.
+
+    Whatever the implementation, the DACS step holds, while its mixed pass
+    runs forward and backward, the gradients of the source pass (one
+    optimizer step per iteration) and the activations of a second
+    forward/backward of the same network on a batch of the same size: this
+    is a source-only step whose loss is backwarded ``passes`` times with
+    accumulated gradients, measured here (pre-processing, forward,
+    backward; no optimizer step, gradients cleared afterwards). What the
+    mixed pass needs beyond it (target image, mixed image, label and
+    weight) is added by :func:`dacs_floor_bytes`. Returns the shape of the
+    pre-processed images.
+    """
+    net = getattr(model, 'student', model)
+    data = model.data_preprocessor(data_batch, True)
+    for _ in range(passes):
+        with optim_wrapper.optim_context(model):
+            losses = net.loss(data['inputs'], data['data_samples'])
+        loss, _ = model.parse_losses(losses)
+        optim_wrapper.backward(loss)
+        del losses, loss
+    optim_wrapper.zero_grad()
+    return tuple(data['inputs'].shape)
+
+
+def dacs_floor_bytes(two_pass_peak: int, batch: int, hw) -> int:
+    """Live-memory floor of a DACS step: the two-pass source-only peak
+    (:func:`floor_step`) plus the mixed pass's own inputs."""
+    return int(two_pass_peak +
+               DACS_INPUT_BYTES_PER_PIXEL * batch * hw[0] * hw[1])
 
 
 def count_flops(fn) -> int:
@@ -197,17 +267,54 @@ def build_cfg(method: str, batch: int, iters: int, work_dir: str):
 
 
 def _timed(obj, name, bucket):
-    """Wrap ``obj.name`` to add its wall time to ``bucket[0]``."""
+    """Wrap ``obj.name`` to add its CPU time (of the calling thread: a part
+    of the step is small enough for one preemption by another process to
+    multiply its wall time) to ``bucket[0]``."""
     fn = getattr(obj, name)
 
     def wrapper(*args, **kwargs):
-        t = time.perf_counter()
+        t = time.thread_time()
         try:
             return fn(*args, **kwargs)
         finally:
-            bucket[0] += time.perf_counter() - t
+            bucket[0] += time.thread_time() - t
 
     setattr(obj, name, wrapper)
+
+
+class _TimedCall:
+    """Proxy of a callable object (DACS's ``strong_aug``) that adds the CPU
+    time of its calls to ``bucket[0]``; other attributes pass through."""
+
+    def __init__(self, obj, bucket):
+        self._obj, self._bucket = obj, bucket
+
+    def __call__(self, *args, **kwargs):
+        t = time.thread_time()
+        try:
+            return self._obj(*args, **kwargs)
+        finally:
+            self._bucket[0] += time.thread_time() - t
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+
+def time_model_parts(model, mix, aug):
+    """Time the model's mixer (into ``mix``) and strong augmentation (into
+    ``aug``); returns whether it has each."""
+    mixer = getattr(model, 'mixer', None)
+    if mixer is not None:
+        for fn in ('generate_masks', 'mix', 'forward'):
+            if callable(getattr(mixer, fn, None)):
+                _timed(mixer, fn, mix)
+    strong = getattr(model, 'strong_aug', None)
+    # DACS's batch augmentation (the mean teacher's night augmentations are
+    # modules of their own, not timed here)
+    has_aug = type(strong).__name__ == 'StrongAugmentation'
+    if has_aug:
+        model.strong_aug = _TimedCall(strong, aug)
+    return mixer is not None, has_aug
 
 
 def run_toy(methods, batch, iters, warmup) -> dict:
@@ -223,15 +330,16 @@ def run_toy(methods, batch, iters, warmup) -> dict:
     timed_end = warmup + iters
     mem_iter, flop_iter = timed_end, timed_end + 1  # after the timing
     baton = Baton(methods)
-    rec = {m: dict(steps=[], cpu=[], ema=[], mix=[], has_ema=False,
-                   has_mixer=False, error=None) for m in methods}
+    rec = {m: dict(steps=[], cpu=[], ema=[], mix=[], aug=[], has_ema=False,
+                   has_mixer=False, has_aug=False, error=None)
+           for m in methods}
 
     class Cost:
         """The measurements of one method, called by its two hooks."""
 
         def __init__(self, name):
             self.name = name
-            self.ema, self.mix = [0.0], [0.0]
+            self.ema, self.mix, self.aug = [0.0], [0.0], [0.0]
 
         def before_train(self, runner):
             model = runner.model
@@ -241,12 +349,9 @@ def run_toy(methods, batch, iters, warmup) -> dict:
                 if type(h).__name__ == 'EMATeacherHook':
                     _timed(h, 'after_train_iter', self.ema)
                     rec[self.name]['has_ema'] = True
-            mixer = getattr(model, 'mixer', None)
-            if mixer is not None:
-                for fn in ('generate_masks', 'mix', 'forward'):
-                    if callable(getattr(mixer, fn, None)):
-                        _timed(mixer, fn, self.mix)
-                rec[self.name]['has_mixer'] = True
+            r = rec[self.name]
+            r['has_mixer'], r['has_aug'] = time_model_parts(
+                model, self.mix, self.aug)
 
         def before_train_iter(self, runner):
             # this thread set up its runner or loaded this step's data
@@ -254,7 +359,11 @@ def run_toy(methods, batch, iters, warmup) -> dict:
             # and wait for this method's turn in the next round
             baton.pass_on(self.name)
             baton.wait(self.name)
-            self.ema0, self.mix0 = self.ema[0], self.mix[0]
+            # no cyclic garbage collection inside a timed step: collect now
+            gc.collect()
+            gc.disable()
+            self.ema0, self.mix0, self.aug0 = (self.ema[0], self.mix[0],
+                                               self.aug[0])
             if runner.iter == mem_iter:
                 self.probe = StepProbe()
             elif runner.iter == flop_iter:
@@ -263,17 +372,28 @@ def run_toy(methods, batch, iters, warmup) -> dict:
                 self.flops.__enter__()
             self.c0, self.t0 = time.thread_time(), time.perf_counter()
 
-        def after_train_iter(self, runner):
+        def after_train_iter(self, runner, data_batch):
             dt = time.perf_counter() - self.t0
             dc = time.thread_time() - self.c0
+            gc.enable()
             r = rec[self.name]
             if warmup <= runner.iter < timed_end:
                 r['steps'].append(dt)
                 r['cpu'].append(dc)
                 r['ema'].append(self.ema[0] - self.ema0)
                 r['mix'].append(self.mix[0] - self.mix0)
+                r['aug'].append(self.aug[0] - self.aug0)
             elif runner.iter == mem_iter:
                 r.update(self.probe.stop())
+                if self.name == 'source_only':
+                    model = runner.model
+                    if is_model_wrapper(model):
+                        model = model.module
+                    probe = StepProbe()
+                    shape = floor_step(model, data_batch, runner.optim_wrapper)
+                    r['floor_two_pass_bytes'] = probe.stop()['live_peak_bytes']
+                    r['floor_live_bytes'] = dacs_floor_bytes(
+                        r['floor_two_pass_bytes'], shape[0], shape[-2:])
             elif runner.iter == flop_iter:
                 self.flops.__exit__(None, None, None)
                 r['flops'] = int(self.flops.get_total_flops())
@@ -298,7 +418,7 @@ def run_toy(methods, batch, iters, warmup) -> dict:
 
         def after_train_iter(self, runner, batch_idx, data_batch=None,
                              outputs=None):
-            self.cost.after_train_iter(runner)
+            self.cost.after_train_iter(runner, data_batch)
 
     def work(name, tmp):
         try:
@@ -401,67 +521,103 @@ def run_r101(batch, crop, iters, warmup) -> dict:
         params = [p for p in model.parameters() if p.requires_grad]
         ow = OptimWrapper(torch.optim.SGD(params, lr=1e-4, momentum=0.9))
         data = make_batch(batch, crop, model.num_classes)
-        ema = [0.0]
+        ema, mix, aug = [0.0], [0.0], [0.0]
+        has_mixer, has_aug = time_model_parts(model, mix, aug)
 
         def step(model=model, ow=ow, data=data, alpha=alpha, ema=ema):
             model.train_step(copy.deepcopy(data), ow)
             if alpha is not None:
-                t = time.perf_counter()
+                t = time.thread_time()
                 ema_update(model.teacher, model.student, alpha,
                            int(model.ema_step))
                 model.ema_step += 1
-                ema[0] += time.perf_counter() - t
+                ema[0] += time.thread_time() - t
 
-        steps[name] = (step, ema)
-        rec[name] = dict(steps=[], cpu=[], ema=[], mix=[],
-                         has_ema=alpha is not None, has_mixer=False)
+        steps[name] = (step, ema, mix, aug, model, ow, data)
+        rec[name] = dict(steps=[], cpu=[], ema=[], mix=[], aug=[],
+                         has_ema=alpha is not None, has_mixer=has_mixer,
+                         has_aug=has_aug)
     for i in range(warmup + iters):  # interleaved, step by step
-        for name, (step, ema) in steps.items():
-            e0 = ema[0]
+        for name, (step, ema, mix, aug, *_) in steps.items():
+            e0, m0, a0 = ema[0], mix[0], aug[0]
+            gc.collect()
+            gc.disable()
             c, t = time.thread_time(), time.perf_counter()
             step()
             dt = time.perf_counter() - t
+            dc = time.thread_time() - c
+            gc.enable()
             if i >= warmup:
                 rec[name]['steps'].append(dt)
-                rec[name]['cpu'].append(time.thread_time() - c)
+                rec[name]['cpu'].append(dc)
                 rec[name]['ema'].append(ema[0] - e0)
-                rec[name]['mix'].append(0.0)
-    for name, (step, _) in steps.items():
+                rec[name]['mix'].append(mix[0] - m0)
+                rec[name]['aug'].append(aug[0] - a0)
+    for name, (step, _, _, _, model, ow, data) in steps.items():
         probe = StepProbe()
         step()
         rec[name].update(probe.stop())
         rec[name]['flops'] = count_flops(step)
+        if name == 'source_only':
+            src = {k: v for k, v in data.items() if not k.startswith('target')}
+            probe = StepProbe()
+            shape = floor_step(model, copy.deepcopy(src), ow)
+            rec[name]['floor_two_pass_bytes'] = probe.stop()['live_peak_bytes']
+            rec[name]['floor_live_bytes'] = dacs_floor_bytes(
+                rec[name]['floor_two_pass_bytes'], shape[0], shape[-2:])
     return rec
 
 
 # ------------------------------------------------------------------ report
+def _med_range(values):
+    return statistics.median(values), [min(values), max(values)]
+
+
 def summarise(rec, base='source_only') -> list:
+    """One row per method: per-round ratios to ``base`` (median, [min,
+    max]), the floors beside them and the shares of the step."""
     b = rec[base]
     rows = []
     for name, r in rec.items():
         ratios = [s / t for s, t in zip(r['steps'], b['steps'])]
         cpu_ratios = [s / t for s, t in zip(r['cpu'], b['cpu'])]
-        total = sum(r['steps'])
-        rows.append(dict(
+        parts = {k: r.get(k) or [0.0] * len(r['steps'])
+                 for k in ('ema', 'mix', 'aug')}
+        total = sum(r['cpu'])  # the parts are timed in CPU time
+        has = dict(ema=r['has_ema'], mix=r['has_mixer'],
+                   aug=r.get('has_aug', False))
+        uda = [sum(parts[k][i] for k in parts if has[k]) / c
+               for i, c in enumerate(r['cpu'])]
+        floor = b.get('floor_live_bytes') if name == 'dacs' else None
+        base_live = b['live_peak_bytes']
+        row = dict(
             method=name,
             step_ms=1e3 * statistics.median(r['steps']),
             step_ms_range=[1e3 * min(r['steps']), 1e3 * max(r['steps'])],
-            time_ratio=statistics.median(ratios),
-            time_ratio_range=[min(ratios), max(ratios)],
-            cpu_ratio=statistics.median(cpu_ratios),
-            cpu_ratio_range=[min(cpu_ratios), max(cpu_ratios)],
             flop_ratio=r['flops'] / b['flops'] if b['flops'] else None,
             gflops=r['flops'] / 1e9,
             live_mb=r['live_peak_bytes'] / 2**20,
-            live_ratio=(r['live_peak_bytes'] / b['live_peak_bytes']
-                        if b['live_peak_bytes'] else None),
+            live_ratio=(r['live_peak_bytes'] / base_live
+                        if base_live else None),
+            live_floor_ratio=(floor / base_live
+                              if floor and base_live else None),
             rss_mb=r['rss_growth_bytes'] / 2**20,
             rss_ratio=(r['rss_growth_bytes'] / b['rss_growth_bytes']
                        if b['rss_growth_bytes'] else None),
-            ema_share=sum(r['ema']) / total if r['has_ema'] else None,
-            mix_share=sum(r['mix']) / total if r['has_mixer'] else None,
+            ema_share=sum(parts['ema']) / total if has['ema'] else None,
+            mix_share=sum(parts['mix']) / total if has['mix'] else None,
+            aug_share=sum(parts['aug']) / total if has['aug'] else None,
+            uda_share=(statistics.median(uda) if any(has.values())
+                       else None),
+            uda_share_range=[min(uda), max(uda)] if any(has.values())
+            else None,
             scopes=r.get('scopes', {}),
-            rounds=len(r['steps'])))
+            phase_peak_mb={k: v / 2**20 for k, v in
+                           r.get('phase_peak_bytes', {}).items()},
+            rounds=len(r['steps']))
+        row['time_ratio'], row['time_ratio_range'] = _med_range(ratios)
+        row['cpu_ratio'], row['cpu_ratio_range'] = _med_range(cpu_ratios)
+        rows.append(row)
     return rows
 
 
@@ -472,24 +628,50 @@ def table(rows) -> str:
     def pct(v):
         return '-' if v is None else f'{100 * v:.1f}%'
 
+    def rng(v, r, fmt=f):
+        return f'{fmt(v)} [{fmt(r[0])}, {fmt(r[1])}]'
+
     lines = [
-        '| method | step (ms), median [min, max] | time × source-only, '
-        'median [min, max] | CPU time × | FLOPs × | live peak (MiB) | × | '
-        'RSS growth (MiB) | × | EMA | mixing | strong aug |',
-        '|---|---|---|---|---|---|---|---|---|---|---|---|',
+        '| method | step (ms), median [min, max] | CPU time × source-only, '
+        'median [min, max] | wall time × | FLOPs × (time floor) | '
+        'live peak (MiB) | live × | live floor × | RSS growth (MiB) | '
+        'RSS × | EMA | mixing | strong aug | EMA + mixing + aug, median '
+        '[min, max] |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ]
+    def ms(v):
+        return format(v, '.1f')
+
     for r in rows:
         lines.append(
-            f"| {r['method']} | {r['step_ms']:.1f} "
-            f"[{r['step_ms_range'][0]:.1f}, {r['step_ms_range'][1]:.1f}] | "
-            f"{r['time_ratio']:.2f} [{r['time_ratio_range'][0]:.2f}, "
-            f"{r['time_ratio_range'][1]:.2f}] | {r['cpu_ratio']:.2f} "
-            f"[{r['cpu_ratio_range'][0]:.2f}, {r['cpu_ratio_range'][1]:.2f}]"
-            f" | {f(r['flop_ratio'])} | "
-            f"{r['live_mb']:.1f} | {f(r['live_ratio'])} | "
+            f"| {r['method']} | {rng(r['step_ms'], r['step_ms_range'], ms)} | "
+            f"{rng(r['cpu_ratio'], r['cpu_ratio_range'])} | "
+            f"{rng(r['time_ratio'], r['time_ratio_range'])} | "
+            f"{f(r['flop_ratio'])} | {r['live_mb']:.1f} | "
+            f"{f(r['live_ratio'])} | {f(r['live_floor_ratio'])} | "
             f"{r['rss_mb']:.1f} | {f(r['rss_ratio'])} | "
             f"{pct(r['ema_share'])} | {pct(r['mix_share'])} | "
-            f"{pct(r['scopes'].get('dacs.strong_aug'))} |")
+            f"{pct(r['aug_share'])} | "
+            + ('-' if r['uda_share'] is None else
+               rng(r['uda_share'], r['uda_share_range'], pct)) + ' |')
+    return '\n'.join(lines)
+
+
+def phase_table(rows) -> str:
+    """Live-tensor peak (MiB) within each ``record_function`` phase of the
+    profiled step (counting what earlier phases left alive)."""
+    names = [n for n in SCOPES
+             if any(n in r['phase_peak_mb'] for r in rows)]
+    if not names:
+        return ''
+    lines = ['| method | step peak | ' + ' | '.join(names) + ' |',
+             '|---' * (len(names) + 2) + '|']
+    for r in rows:
+        if not r['phase_peak_mb']:
+            continue
+        lines.append(f"| {r['method']} | {r['live_mb']:.2f} | " + ' | '.join(
+            '-' if n not in r['phase_peak_mb'] else
+            f"{r['phase_peak_mb'][n]:.2f}" for n in names) + ' |')
     return '\n'.join(lines)
 
 
@@ -525,6 +707,10 @@ def main(argv=None):
     print(f'Cost per training step, {what}; 1 thread, methods interleaved '
           f'step by step, {args.iters} rounds after {args.warmup} warm-up')
     print(table(rows))
+    phases = phase_table(rows)
+    if phases:
+        print('\nLive-tensor peak (MiB) per phase of the profiled step:')
+        print(phases)
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:

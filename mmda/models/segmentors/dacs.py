@@ -25,9 +25,9 @@ vs per-image reduction), teacher BatchNorm statistics, soft targets instead
 of pseudo-labels, IntraMix vs InterMix, distribution alignment of the
 teacher probabilities (thesis §2.5.6, §5.2.2).
 
-Memory: the teacher softmax is freed once the pseudo-labels exist unless
-soft targets need it, and the full-resolution mixed logits are dropped
-before the mixed backward (the accuracy log is computed first).
+Memory (docs/performance.md): freed are the teacher softmax once the
+pseudo-labels exist (unless soft targets need it), the full-resolution maps
+only logs read before the mixed pass, its logits before its backward.
 """
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -213,8 +213,7 @@ class DACS(BaseUDASegmentor):
                 'DACS.train_step: the batch has no `target_inputs`; train '
                 "with train_dataloader.dataset=dict(type='UDADataset', "
                 'source=..., target=...)')
-        src_img = data['inputs']
-        src_samples = data['data_samples']
+        src_img, src_samples = data['inputs'], data['data_samples']
         tgt_img = data['target_inputs']
         if src_img.shape != tgt_img.shape:
             raise ValueError(
@@ -283,6 +282,7 @@ class DACS(BaseUDASegmentor):
             mixed_img = self.mixer.mix(mask, a_img, b_img)
             mixed_label = self.mixer.mix(mask, a_label, b_label)
             mixed_weight = self.mixer.mix(mask, a_weight, b_weight)
+        del a_img, b_img, a_label, b_label, a_weight, b_weight
 
         # 4. strong augmentation of the mixed images (labels unchanged)
         if self.strong_aug is not None:
@@ -307,6 +307,13 @@ class DACS(BaseUDASegmentor):
             log_vars['mic.mask_ratio'] = 1.0 - mic_mask.mean()
             del mic_logits, mic_loss
 
+        # only logs and the visualisation read these any longer
+        log_weight, log_mask = tgt_weight.mean(), mask.mean()
+        if not self.vis_requested:
+            del src_label, pseudo_label, tgt_weight
+            if not self.soft_targets:
+                del mask
+
         # 5. weighted loss of the student on the mixed batch
         with record_function('dacs.mix_loss'), \
                 optim_wrapper.optim_context(self):
@@ -325,22 +332,17 @@ class DACS(BaseUDASegmentor):
             mix_loss = self.mix_loss_weight * mix_loss
         # the accuracy log before the backward, so that the full-resolution
         # logits (which the graph does not keep) are freed before it
-        mix_acc = None
-        if not self.soft_targets:
-            with torch.no_grad():
-                mix_acc = accuracy(
-                    logits.detach(), mixed_label[:, 0],
-                    ignore_index=self.ignore_index)
+        mix_acc = None if self.soft_targets else accuracy(
+            logits.detach(), mixed_label[:, 0], ignore_index=self.ignore_index)
         del logits
         with record_function('dacs.mix_backward'):
             self.backward(mix_loss, optim_wrapper)
 
-        with torch.no_grad():
-            log_vars['mix.loss_ce'] = mix_loss.detach()
-            log_vars['mix.pseudo_weight'] = tgt_weight.mean()
-            log_vars['mix.mask_ratio'] = mask.mean()
-            if mix_acc is not None:
-                log_vars['mix.acc_seg'] = mix_acc
+        log_vars['mix.loss_ce'] = mix_loss.detach()
+        log_vars['mix.pseudo_weight'] = log_weight
+        log_vars['mix.mask_ratio'] = log_mask
+        if mix_acc is not None:
+            log_vars['mix.acc_seg'] = mix_acc
         log_vars['loss'] = (src_loss.detach() + mix_loss.detach())
         if self.mic is not None:
             log_vars['loss'] = log_vars['loss'] + log_vars['mic.loss_ce']
