@@ -2,10 +2,12 @@
 errors that name the file / key / command, schedules shortened with one
 override, SIE's loop contract, file modes and logs.
 
-The fast tests run on every ``pytest``; ``test_real_configs_end_to_end`` (at
-the bottom) is marked ``slow``: it fabricates every dataset in its
-as-downloaded layout and runs ``tools/train.py`` + ``tools/test.py`` for each
-real config family.
+The fast tests run on every ``pytest``; the ``test_e2e_*`` tests (at the
+bottom) are marked ``slow``: a module fixture fabricates every dataset in its
+as-downloaded layout at real resolution, runs docs/preparing_data.md's
+"Commands" block as written and makes the weight stand-ins; each test then
+trains one real config family for one iteration with only documented
+overrides (``tools/test.py`` and ``dist_train.sh ... 2`` once).
 """
 import glob
 import os
@@ -398,7 +400,7 @@ def test_frozen_parameters_make_one_log_line():
 
 
 # ---------------------------------------------------------------------------
-# the slow end-to-end run: README steps on real-layout data, every family
+# fabricated datasets in their as-downloaded layouts (docs/preparing_data.md)
 # ---------------------------------------------------------------------------
 def _img(path, w, h, seed=0, ext_jpg=False):
     """A smooth real-size image (fast to encode) with some texture."""
@@ -457,9 +459,12 @@ def _fabricate_datasets(root):
         lab[..., 2] = _labels(760, 1280, [3, 2, 6, 1, 8, 10])
         lab[..., 1] = 1234
         _png(osp.join(d, 'synthia', 'GT', 'LABELS', f'{i}.png'), lab)
-    # Cityscapes: 2048x1024, gtFine label ids + polygons JSON
+    # Cityscapes: 2048x1024, gtFine label ids + polygons JSON; the test
+    # split too (gtFine_trainvaltest.zip has it, and mmseg's converter
+    # lists it)
     cs = osp.join(d, 'cityscapes')
-    for split, city, n in (('train', 'aachen', 2), ('val', 'frankfurt', 1)):
+    for split, city, n in (('train', 'aachen', 2), ('val', 'frankfurt', 1),
+                           ('test', 'berlin', 1)):
         for k in range(n):
             name = f'{city}_{k:06d}_000019'
             _img(osp.join(cs, 'leftImg8bit', split, city,
@@ -512,44 +517,115 @@ def _fabricate_datasets(root):
             json.dump(recs, f)
 
 
-def _run(cmd, cwd, timeout=900):
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONPATH=ROOT)
-    t0 = time.time()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, ' '.join(map(str, cmd)) + '\n' + \
-        out[-6000:]
-    return out, time.time() - t0
 
 
-def _train(cwd, config, work_dir, options):
-    return _run([PYTHON, osp.join(ROOT, 'tools', 'train.py'),
-                 osp.join(ROOT, 'configs', config), '--work-dir', work_dir,
-                 '--cfg-options'] + options, cwd)
+# ---------------------------------------------------------------------------
+# the documented commands: the slow test runs the docs' own blocks
+# ---------------------------------------------------------------------------
+PREPARE = ('preparing_data.md', 'Commands')
+WEIGHTS = ('pretrained_weights.md', 'The commands in order (from a fresh clone)')
 
 
-# documented overrides of every run: 2 iterations, validation and a
-# checkpoint at the end, no worker processes (2 shared cores)
-SHORT = ['train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
-         'default_hooks.logger.interval=1', 'train_dataloader.num_workers=0',
+def _doc_commands(doc, heading):
+    """The commands of the first ```bash block under ``## heading`` of
+    docs/<doc>: comments dropped, continuation lines joined."""
+    text = open(osp.join(ROOT, 'docs', doc)).read()
+    assert f'\n## {heading}\n' in text, (doc, heading)
+    section = text.split(f'\n## {heading}\n', 1)[1].split('\n## ', 1)[0]
+    block = re.search(r'```bash\n(.*?)```', section, re.S).group(1)
+    cmds, cur = [], ''
+    for line in block.splitlines():
+        line = re.sub(r'(^|\s)#.*$', '', line).strip()
+        if line.endswith('\\'):
+            cur += line[:-1].strip() + ' '
+        elif line or cur:
+            cmds.append((cur + line).strip())
+            cur = ''
+    return cmds
+
+
+def test_preparation_block_has_every_step():
+    """docs/preparing_data.md "Commands" is what the slow test runs: it
+    must hold each dataset's step, and its `pip install` lines only what
+    the set-up installs (the [datasets] extra, tools/setup_env.sh)."""
+    cmds = _doc_commands(*PREPARE)
+    for step in ('python tools/dataset_converters/gta.py data/gta',
+                 'python tools/dataset_converters/synthia.py data/synthia',
+                 '/.mim/tools/dataset_converters/cityscapes.py '
+                 'data/cityscapes',
+                 'python tools/misc/make_semi_splits.py cityscapes '
+                 'data/cityscapes',
+                 'python tools/dataset_converters/bdd100k_night.py '
+                 'data/bdd100k'):
+        assert any(step in c for c in cmds), (step, cmds)
+    pyproject = open(osp.join(ROOT, 'pyproject.toml')).read()
+    extra = re.search(r'^datasets = \[([^\]]*)\]', pyproject, re.M).group(1)
+    pips = [c for c in cmds if c.startswith('pip ')]
+    assert pips, cmds
+    for c in pips:
+        assert c.startswith('pip install '), c
+        for pkg in c.split()[2:]:
+            assert f'"{pkg}"' in extra, (pkg, extra)
+    setup = open(osp.join(ROOT, 'tools', 'setup_env.sh')).read()
+    assert re.search(r'^quiet \$PIP install -q -e "\.\[tests,datasets\]"$',
+                     setup, re.M), 'make test installs the [datasets] extra'
+
+
+def test_weights_block_makes_every_named_file():
+    """docs/pretrained_weights.md "The commands in order" has a command
+    for every weight file a real config names."""
+    from mmda.utils.weights import KNOWN_WEIGHTS, iter_weight_files
+    cmds = '\n'.join(_doc_commands(*WEIGHTS))
+    for rel in _real_configs():
+        for key, path in iter_weight_files(_cfg(rel)):
+            name = osp.basename(path)
+            if name in KNOWN_WEIGHTS:
+                assert name in cmds, (rel, key, name)
+
+
+# documented overrides of every run (docs/pretrained_weights.md "Shortening
+# a run"): one iteration (then the validation and the last checkpoint of
+# every config's hooks), no worker processes
+SHORT = ['train_cfg.max_iters=1', 'default_hooks.logger.interval=1',
+         'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False',
          'val_dataloader.num_workers=0',
          'val_dataloader.persistent_workers=False']
 
-# Stand-ins, smaller than the real networks where a real one is too slow
-# for a few minutes on 2 cores (DeepLabV2-ResNet101 at output stride 8 costs
-# ~1 TFLOP per 512x512 training crop; the CycleGAN's 9-block 64-channel
-# generators ~0.2 TFLOP per 256x256 crop and pass): ResNet-101 keeps its
-# depth with 8 base channels (the head sees 256 channels), the CycleGAN
+
+def test_short_run_overrides_are_documented():
+    text = open(osp.join(ROOT, 'docs', 'pretrained_weights.md')).read()
+    section = text.split('\n## Shortening a run\n', 1)[1]
+    for option in SHORT:
+        assert option.split('=')[0] in section, option
+
+
+# ---------------------------------------------------------------------------
+# the slow end-to-end runs on real-layout data, every config family
+# ---------------------------------------------------------------------------
+# Stand-ins, smaller than the real networks where a real one is too slow for
+# a CI run on 2 cores (DeepLabV2-ResNet101 at output stride 8 costs ~1 TFLOP
+# per 512x512 training crop; MiT-B5 has 52 transformer blocks; the CycleGAN's
+# 9-block 64-channel generators ~0.2 TFLOP per 256x256 crop and pass):
+# ResNet-101 keeps its depth with 8 base channels (the head sees 256
+# channels), MiT-B5 keeps its widths with one block per stage and the
+# DAFormer head 32 channels (its dilated depthwise and 3x3 fusion convs at
+# stride 4 took 5 min per iteration at 256 on 2 busy cores), the CycleGAN
 # generator has 8 channels and 2 blocks, FCN8s' fc6/fc7 have 64 channels.
 # VGG16 (LargeFOV) and VGG19 keep their real size. The weight files are
-# random-init state dicts of these networks, written where the configs
-# expect the downloaded ones.
-R101_STANDIN = ['model.backbone.stem_channels=8',
-                'model.backbone.base_channels=8',
-                'model.decode_head.in_channels=256']
+# random-init state dicts of these networks in the downloaded files' layouts
+# (MiT-B5: NVlabs' keys, converted by the documented mit2mmseg.py command),
+# written where the configs expect them.
+def _r101_standin(prefix):
+    return [f'{prefix}backbone.stem_channels=8',
+            f'{prefix}backbone.base_channels=8',
+            f'{prefix}decode_head.in_channels=256']
+
+
+R101_STANDIN = _r101_standin('model.')
+UDA_R101_STANDIN = _r101_standin('model.segmentor.')
+MIT_STANDIN = ['model.segmentor.backbone.num_layers=[1,1,1,1]',
+               'model.segmentor.decode_head.channels=32']
 GEN_STANDIN = ['model.generator.base_channels=8',
                'model.generator.num_blocks=2',
                'model.discriminator.base_channels=8']
@@ -558,140 +634,279 @@ FCN_STANDIN = ['model.backbone.fc6_channels=64',
                'model.decode_head.in_channels=[256,512,64]']
 
 
-def _write_standin_weights(root):
-    import torchvision
+def _env():
+    # `python` of the documented commands is this interpreter
+    return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+                PYTHONPATH=ROOT,
+                PATH=osp.dirname(PYTHON) + os.pathsep + os.environ['PATH'])
+
+
+def _run(cmd, cwd, timeout=1200):
+    t0 = time.time()
+    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True,
+                          text=True, timeout=timeout)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, ' '.join(map(str, cmd)) + '\n' + \
+        out[-6000:]
+    return out, time.time() - t0
+
+
+def _shell(cmd, cwd):
+    return _run(['bash', '-euo', 'pipefail', '-c', cmd], cwd)
+
+
+def _train(cwd, config, work_dir, options):
+    return _run([PYTHON, 'tools/train.py', f'configs/{config}',
+                 '--work-dir', work_dir, '--cfg-options'] + options, cwd)
+
+
+def _model_cfg(config, options):
+    import ast
+
     from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
+    cfg.merge_from_dict({k: ast.literal_eval(v)
+                         for k, v in (o.split('=', 1) for o in options)})
+    return cfg.model
 
+
+def _state(model_cfg):
     from mmda.registry import MODELS
-    from mmda.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    ck = osp.join(root, 'checkpoints')
-    os.makedirs(ck, exist_ok=True)
-
-    def backbone(config, options):
-        cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
-        import ast
-        cfg.merge_from_dict({
-            k: ast.literal_eval(v)
-            for k, v in (o.split('=', 1) for o in options)
-            if 'in_channels' not in k})
-        cfg.model.backbone.init_cfg = None
-        torch.manual_seed(0)
-        return MODELS.build(cfg.model.backbone).state_dict()
-
-    # torchvision layout (the file torchvision://resnet101 names)
-    sd = backbone('source_only/gta2city.py', R101_STANDIN)
-    torch.save({k: v for k, v in sd.items()},
-               osp.join(ck, 'resnet101-63fe2227.pth'))
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'mean_teacher', 'cs2night.py'))
+    model_cfg = model_cfg.copy()
+    if 'backbone' in model_cfg:
+        model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
+    else:
+        model_cfg.init_cfg = None
     torch.manual_seed(0)
-    bb = cfg.model.segmentor.backbone
-    bb.init_cfg = None
-    torch.save({'state_dict': MODELS.build(bb).state_dict()},
-               osp.join(ck, 'vgg16_deeplab_largefov_mmda.pth'))
-    fc_sd = backbone('sie/gta2city_fcn8s_vgg16_source_only.py',
-                     [o.replace('[256,512,64]', '') for o in FCN_STANDIN])
-    torch.save({'state_dict': fc_sd}, osp.join(ck, 'vgg16_fcn_mmda.pth'))
+    return MODELS.build(model_cfg).state_dict()
+
+
+def _mit_to_nvlabs(sd):
+    """mmseg MixVisionTransformer keys -> the NVlabs SegFormer release's
+    (the inverse of mmseg's tools/model_converters/mit2mmseg.py)."""
+    out = {}
+    for k, v in sd.items():
+        parts = k.split('.')
+        stage, part = int(parts[1]) + 1, parts[2]
+        if part == '0':
+            out[f'patch_embed{stage}.' + '.'.join(parts[3:]).replace(
+                'projection.', 'proj.')] = v
+        elif part == '2':
+            out[f'norm{stage}.' + '.'.join(parts[3:])] = v
+        else:
+            pre, rest = f'block{stage}.{parts[3]}.', '.'.join(parts[4:])
+            if rest.startswith('attn.attn.in_proj_'):
+                kind = rest[len('attn.attn.in_proj_'):]
+                c = v.shape[0] // 3
+                out[f'{pre}attn.q.{kind}'] = v[:c].clone()
+                out[f'{pre}attn.kv.{kind}'] = v[c:].clone()
+            elif rest.startswith('attn.attn.out_proj.'):
+                out[pre + 'attn.proj.' + rest.split('.')[-1]] = v
+            elif rest.startswith('ffn.layers.'):
+                idx, name = rest.split('.')[2], rest.split('.')[3]
+                mod = {'0': 'mlp.fc1', '1': 'mlp.dwconv.dwconv',
+                       '4': 'mlp.fc2'}[idx]
+                if idx in ('0', '4') and name == 'weight':
+                    v = v[:, :, 0, 0]
+                out[f'{pre}{mod}.{name}'] = v
+            else:
+                out[pre + rest] = v
+    return out
+
+
+def _write_standin_weights(root):
+    """Random-init stand-ins of every file docs/pretrained_weights.md's
+    commands make (the files the configs name), made where and how the
+    commands make them where that runs offline."""
+    import torchvision
+    ck = osp.join(root, 'checkpoints')
+    weight_cmds = _doc_commands(*WEIGHTS)
+    for cmd in weight_cmds:
+        if cmd.startswith('mkdir '):
+            _shell(cmd, root)
+    # torchvision's ResNet-101 (torchvision://resnet101): a plain state dict
+    torch.save(_state(_model_cfg('source_only/gta2city.py',
+                                 R101_STANDIN).backbone),
+               osp.join(ck, 'resnet101-63fe2227.pth'))
+    # deeplabv2_coco.py's output: backbone.* + decode_head.* of the segmentor
+    torch.save({'state_dict': _state(_model_cfg(
+        'dacs/gta2city.py', UDA_R101_STANDIN).segmentor), 'meta': {}},
+        osp.join(ck, 'deeplabv2_r101_coco_mmda.pth'))
+    # mmseg's ResNet-101-V1c (open-mmlab://resnet101_v1c)
+    torch.save({'state_dict': _state(_model_cfg(
+        'dacs/gta2city_40k.py', UDA_R101_STANDIN).segmentor.backbone)},
+        osp.join(ck, 'resnet101_v1c-e67eebb6.pth'))
+    # MiT-B5 in the NVlabs release's keys -> the documented converter
+    mit = _state(_model_cfg('daformer/gta2city.py',
+                            MIT_STANDIN).segmentor.backbone)
+    os.makedirs(osp.join(root, 'pretrained'), exist_ok=True)
+    torch.save({'state_dict': _mit_to_nvlabs(mit)},
+               osp.join(root, 'pretrained', 'mit_b5.pth'))
+    [convert] = [c for c in weight_cmds if 'mit2mmseg.py' in c]
+    _shell(convert, root)
+    converted = torch.load(osp.join(ck, 'mit_b5_mmseg.pth'))
+    assert converted.keys() == mit.keys()
+    assert all(torch.equal(converted[k], mit[k]) for k in mit)
+    # VGG16 (LargeFOV) for the mean teacher, at its real size
+    torch.save({'state_dict': _state(_model_cfg(
+        'mean_teacher/cs2night.py', []).segmentor.backbone)},
+        osp.join(ck, 'vgg16_deeplab_largefov_mmda.pth'))
+    torch.save({'state_dict': _state(_model_cfg(
+        'sie/gta2city_fcn8s_vgg16_source_only.py', FCN_STANDIN).backbone)},
+        osp.join(ck, 'vgg16_fcn_mmda.pth'))
     # VGG19 features only (the feature loss reads features.N.*)
     vgg19 = torchvision.models.vgg19()
     torch.save({f'features.{k}': v
                 for k, v in vgg19.features.state_dict().items()},
                osp.join(ck, 'vgg19-dcbb9e9d.pth'))
+    # every file the commands make (but the CycleGAN runs' outputs) is there
+    from mmda.utils.weights import KNOWN_WEIGHTS
+    for name in KNOWN_WEIGHTS:
+        if name in '\n'.join(weight_cmds) and 'cyclegan' not in name:
+            assert osp.isfile(osp.join(ck, name)), name
+
+
+TIMES = {}
+
+
+@pytest.fixture(scope='module')
+def real_root(tmp_path_factory):
+    """A folder laid out as the repository root (tools/ and configs/
+    linked) with the six datasets in their as-downloaded layouts, prepared
+    by docs/preparing_data.md's commands, and the stand-in weights."""
+    root = str(tmp_path_factory.mktemp('real_paths'))
+    for d in ('tools', 'configs'):
+        os.symlink(osp.join(ROOT, d), osp.join(root, d))
+    t0 = time.time()
+    _fabricate_datasets(root)
+    TIMES['fabricate'] = time.time() - t0
+    t0 = time.time()
+    for cmd in _doc_commands(*PREPARE):
+        if cmd.startswith('pip install '):
+            # tools/setup_env.sh installs these ([tests,datasets])
+            import importlib
+            for pkg in cmd.split()[2:]:
+                importlib.import_module(pkg)
+            continue
+        _shell(cmd, root)
+    TIMES['prepare'] = time.time() - t0
+    data = osp.join(root, 'data')
+    assert osp.isfile(osp.join(data, 'gta', 'train.txt'))
+    assert osp.isfile(osp.join(data, 'synthia', 'train.txt'))
+    assert open(osp.join(data, 'bdd100k', 'night_train.txt')).read(
+    ).split() == ['n1', 'n2']
+    assert glob.glob(osp.join(data, 'cityscapes', 'splits', '1-8_seed0_*'))
+    # mmseg's converter drew the train ids from the polygons
+    import cv2
+    import numpy as np
+    [lab] = glob.glob(osp.join(data, 'cityscapes', 'gtFine', 'val', '*',
+                               '*_gtFine_labelTrainIds.png'))
+    ids = set(np.unique(cv2.imread(lab, cv2.IMREAD_UNCHANGED)).tolist())
+    assert {10, 2, 8, 0, 13, 11} <= ids <= {10, 2, 8, 0, 13, 11, 255}, ids
+    t0 = time.time()
+    _write_standin_weights(root)
+    TIMES['weights'] = time.time() - t0
+    yield root
+    print('\nend-to-end times (s):',
+          {k: round(v, 1) for k, v in TIMES.items()})
 
 
 @pytest.mark.slow
-def test_real_configs_end_to_end(tmp_path):
-    """docs/preparing_data.md and docs/pretrained_weights.md, step by step,
-    on fabricated real-layout data: source-only DeepLabV2 (+ tools/test.py),
-    CycleGAN -> mean teacher (its checkpoint handed over through
-    model.translator.checkpoint), source-only FCN8s -> SIE. Only documented
-    overrides (train_cfg.max_iters=2 and loader workers) and the stand-in
-    sizes above."""
-    root = str(tmp_path)
-    times = {}
-    t0 = time.time()
-    _fabricate_datasets(root)
-    times['fabricate'] = time.time() - t0
-    # preparation commands (docs/preparing_data.md "Commands")
-    conv = osp.join(ROOT, 'tools', 'dataset_converters')
-    _, times['gta.py'] = _run([PYTHON, osp.join(conv, 'gta.py'), 'data/gta',
-                               '--nproc', '1'], root)
-    _, times['synthia.py'] = _run([PYTHON, osp.join(conv, 'synthia.py'),
-                                   'data/synthia', '--nproc', '1'], root)
-    _, times['bdd100k_night.py'] = _run(
-        [PYTHON, osp.join(conv, 'bdd100k_night.py'), 'data/bdd100k'], root)
-    try:
-        import cityscapesscripts  # noqa: F401
-        import mmseg
-        _, times['cityscapes.py'] = _run(
-            [PYTHON, osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
-                              'dataset_converters', 'cityscapes.py'),
-             'data/cityscapes', '--nproc', '1'], root)
-    except ImportError:
-        # cityscapesscripts (the [datasets] extra) is not installed here:
-        # write what its converter writes, the train ids of the polygons
-        import cv2
-        import numpy as np
-        lut = np.full(256, 255, np.uint8)
-        for label_id, train_id in ((7, 0), (11, 2), (21, 8), (23, 10),
-                                   (24, 11), (26, 13)):
-            lut[label_id] = train_id
-        for p in glob.glob(osp.join(root, 'data', 'cityscapes', 'gtFine',
-                                    '*', '*', '*_gtFine_labelIds.png')):
-            ids = cv2.imread(p, cv2.IMREAD_UNCHANGED)
-            _png(p.replace('_labelIds', '_labelTrainIds'), lut[ids])
-    assert osp.isfile(osp.join(root, 'data', 'gta', 'train.txt'))
-    assert open(osp.join(root, 'data', 'bdd100k',
-                         'night_train.txt')).read().split() == ['n1', 'n2']
-    _write_standin_weights(root)
-
-    # source-only DeepLabV2-R101 on GTA5 -> Cityscapes, then tools/test.py
-    _, times['source_only'] = _train(root, 'source_only/gta2city.py',
+def test_e2e_source_only_then_test_py(real_root):
+    """Source-only DeepLabV2-R101 on GTA5 -> Cityscapes, then tools/test.py
+    on its checkpoint."""
+    _, TIMES['source_only'] = _train(real_root, 'source_only/gta2city.py',
                                      'work_dirs/so', SHORT + R101_STANDIN)
-    ckpt = osp.join(root, 'work_dirs', 'so', 'iter_2.pth')
-    assert osp.isfile(ckpt)
-    out, times['test.py'] = _run(
-        [PYTHON, osp.join(ROOT, 'tools', 'test.py'),
-         osp.join(ROOT, 'configs', 'source_only', 'gta2city.py'), ckpt,
+    ckpt = 'work_dirs/so/iter_1.pth'
+    assert osp.isfile(osp.join(real_root, ckpt))
+    out, TIMES['test.py'] = _run(
+        [PYTHON, 'tools/test.py', 'configs/source_only/gta2city.py', ckpt,
          '--work-dir', 'work_dirs/so_test', '--cfg-options'] + R101_STANDIN +
         ['test_dataloader.num_workers=0',
-         'test_dataloader.persistent_workers=False'], root)
+         'test_dataloader.persistent_workers=False'], real_root)
     assert 'mIoU' in out
 
-    # CycleGAN day -> night; its checkpoint is the mean teacher's translator
-    _, times['cyclegan'] = _train(
-        root, 'cyclegan/city2night.py', 'work_dirs/city2night',
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config,standin', [
+    ('dacs/gta2city.py', UDA_R101_STANDIN),
+    ('dacs/synthia2city.py', UDA_R101_STANDIN),
+    ('dacs/gta2city_40k.py', UDA_R101_STANDIN),
+    ('classmix/cityscapes_1-8.py', UDA_R101_STANDIN),
+    ('ass/ga_gta2city_all.py', UDA_R101_STANDIN),
+    ('ass/oracle_city_all.py', R101_STANDIN),
+    ('daformer/gta2city.py', MIT_STANDIN),
+    ('mic/daformer_gta2city.py', MIT_STANDIN),
+])
+def test_e2e_family(real_root, config, standin):
+    """DACS (GTA5, SYNTHIA, the 40k DAFormer recipe), ClassMix, ASS and its
+    oracle, DAFormer and MIC: one iteration, a validation, a checkpoint."""
+    name = config.replace('/', '_')[:-3]
+    out, TIMES[name] = _train(real_root, config, f'work_dirs/{name}',
+                              SHORT + standin)
+    assert 'mIoU' in out, out[-3000:]
+    assert osp.isfile(osp.join(real_root, 'work_dirs', name, 'iter_1.pth'))
+
+
+@pytest.mark.slow
+def test_e2e_cyclegan_translate_mean_teacher(real_root):
+    """CycleGAN day -> night; its checkpoint is the mean teacher's
+    translator (docs/pretrained_weights.md: copied to
+    checkpoints/cyclegan_fl_city2night.pth); the offline translated copy
+    (docs/preparing_data.md, --scale 0.5)."""
+    _, TIMES['cyclegan'] = _train(
+        real_root, 'cyclegan/city2night.py', 'work_dirs/city2night',
         SHORT + GEN_STANDIN + ['train_dataloader.batch_size=1'])
-    # the mean teacher trains on the offline-translated copy (cs2night.py's
-    # header: tools/translate.py, half resolution as in the paper)
-    out, times['translate'] = _run(
-        [PYTHON, osp.join(ROOT, 'tools', 'translate.py'),
-         osp.join(ROOT, 'configs', 'cyclegan', 'city2night.py'),
-         'work_dirs/city2night/iter_2.pth',
+    _, TIMES['translate'] = _run(
+        [PYTHON, 'tools/translate.py', 'configs/cyclegan/city2night.py',
+         'work_dirs/city2night/iter_1.pth',
          '--src', 'data/cityscapes/leftImg8bit/train',
          '--out', 'data/cityscapes_day2night/leftImg8bit/train',
-         '--scale', '0.5', '--cfg-options'] + GEN_STANDIN, root)
+         '--scale', '0.5', '--cfg-options'] + GEN_STANDIN, real_root)
     mt_loaders = ['val_cfg.domains.1.dataloader.num_workers=0',
                   'val_cfg.domains.1.dataloader.persistent_workers=False',
                   'train_dataloader.batch_size=1']
-    out, times['mean_teacher'] = _train(
-        root, 'mean_teacher/cs2night.py', 'work_dirs/mt', SHORT + mt_loaders)
-    assert 'night/mIoU' in out or 'night' in out
+    # "cp work_dirs/city2night/iter_700000.pth checkpoints/..." of the doc
+    [cp] = [c for c in _doc_commands(*WEIGHTS)
+            if c.startswith('cp work_dirs/city2night/')]
+    _shell(cp.replace('iter_700000.pth', 'iter_1.pth'), real_root)
+    out, TIMES['mean_teacher'] = _train(
+        real_root, 'mean_teacher/cs2night.py', 'work_dirs/mt',
+        SHORT + mt_loaders)
+    assert 'night' in out
 
-    # SIE: the source-only FCN8s it starts from, then one short round (a
-    # portion large enough that 2 target images give an example)
-    _, times['sie_source_only'] = _train(
-        root, 'sie/gta2city_fcn8s_vgg16_source_only.py', 'work_dirs/sie_so',
+
+@pytest.mark.slow
+def test_e2e_sie_from_its_source_only_run(real_root):
+    """SIE: the source-only FCN8s it starts from, then one short round (a
+    portion large enough that 2 target images give an example)."""
+    _, TIMES['sie_source_only'] = _train(
+        real_root, 'sie/gta2city_fcn8s_vgg16_source_only.py',
+        'work_dirs/sie_so',
         SHORT + FCN_STANDIN + ['train_dataloader.batch_size=1'])
-    out, times['sie'] = _train(
-        root, 'sie/gta2city_fcn8s_vgg16.py', 'work_dirs/sie',
+    out, TIMES['sie'] = _train(
+        real_root, 'sie/gta2city_fcn8s_vgg16.py', 'work_dirs/sie',
         SHORT + FCN_STANDIN + [
-            'load_from=work_dirs/sie_so/iter_2.pth',
+            'load_from=work_dirs/sie_so/iter_1.pth',
             'train_cfg.target_dataloader.num_workers=0',
             'train_cfg.example_dataloader.num_workers=0',
             'train_cfg.init_portion=10.0', 'train_cfg.max_portion=10.0',
             'train_cfg.max_rounds=1'])
     assert 'Self-training round 0' in out
-    print('end-to-end times (s):',
-          {k: round(v, 1) for k, v in times.items()})
+
+
+@pytest.mark.slow
+def test_e2e_dist_train_two_processes(real_root):
+    """`bash tools/dist_train.sh CONFIG 2` (two CPU processes over gloo) on
+    the cheapest real config."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    out, TIMES['dist_train'] = _run(
+        ['env', f'PORT={port}', f'PYTHON={PYTHON}', 'bash',
+         'tools/dist_train.sh', 'configs/source_only/gta2city.py', '2',
+         '--work-dir', 'work_dirs/dist', '--cfg-options'] + SHORT +
+        R101_STANDIN, real_root)
+    assert osp.isfile(osp.join(real_root, 'work_dirs', 'dist', 'iter_1.pth'))
+    assert 'mIoU' in out

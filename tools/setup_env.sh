@@ -9,7 +9,9 @@
 #     setup.py needs; it sees the venv's torch through a .pth file placed after
 #     its own site-packages, so the venv keeps the setuptools torch requires.
 #   mmengine 0.10.7, mmsegmentation 1.2.2, then mmda itself (editable, with
-#     [tests]; pip builds mmda in an isolated environment from pyproject.toml).
+#     [tests,datasets]: the slow end-to-end test runs docs/preparing_data.md's
+#     commands, whose Cityscapes converter imports cityscapesscripts; pip
+#     builds mmda in an isolated environment from pyproject.toml).
 #
 # GPU users: do not use this script; see docs/installation.md.
 set -euo pipefail
@@ -85,8 +87,8 @@ if ! have mmcv $MMCV_VERSION; then
   quiet $PIP install -q --no-deps "$WHL"
 fi
 
-echo "[setup] installing mmengine, mmsegmentation and mmda[tests]"
-quiet $PIP install -q -e ".[tests]"
+echo "[setup] installing mmengine, mmsegmentation and mmda[tests,datasets]"
+quiet $PIP install -q -e ".[tests,datasets]"
 "$VENV/bin/python" -c "import mmcv.ops, mmseg, mmda" || {
   echo "[setup] the venv $VENV does not import mmcv.ops, mmseg and mmda (see above)" >&2; exit 1; }
 touch "$STAMP"

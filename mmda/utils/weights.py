@@ -32,9 +32,11 @@ KNOWN_WEIGHTS = {
         "SegFormer's ImageNet-1k MiT-B5 (NVlabs release, mit_b5.pth) in "
         "mmseg's layout, the encoder init of configs/daformer/* and "
         'configs/mic/* (docs/daformer_mic.md)',
-        'python <mmsegmentation>/tools/model_converters/mit2mmseg.py '
+        'python $(python -c "import mmseg, os; '
+        'print(os.path.dirname(mmseg.__file__))")'
+        '/.mim/tools/model_converters/mit2mmseg.py '
         'pretrained/mit_b5.pth checkpoints/mit_b5_mmseg.pth '
-        '(<mmsegmentation>: a checkout of mmsegmentation 1.x)'),
+        '(mmseg ships the converter; docs/pretrained_weights.md)'),
     'deeplabv2_r101_coco_mmda.pth': (
         'the COCO-pretrained DeepLabV2-ResNet101 of AdaptSegNet/DACS in mmda '
         'layout (configs/_base_/models/deeplabv2_r101_coco.py)',
