@@ -187,6 +187,67 @@ def test_mic_loss_uses_full_image_pseudo_label_and_weight():
     assert (seen['mask'] == 0).any()
 
 
+def test_own_confidence_weight_hand_case():
+    """``pseudo_threshold``: MIC's own per-batch confidence weight q_T
+    (MIC eq. 6; the authors' ``mask_pseudo_threshold``): 2 of 4 pixels
+    reach tau = 0.9, so every pixel weighs 0.5 whatever the host's weight;
+    without it the host's weight is used unchanged."""
+    probs = torch.tensor([[0.95, 0.05], [0.6, 0.4], [0.1, 0.9],
+                          [0.3, 0.7]]).t().reshape(1, 2, 2, 2)
+    host = torch.ones(1, 2, 2)
+    own = MaskedImageConsistency(pseudo_threshold=0.9)
+    w = own.pseudo_weight(probs, host)
+    assert w.shape == host.shape
+    assert torch.equal(w, torch.full_like(host, 0.5))
+    same = MaskedImageConsistency()
+    assert same.pseudo_weight(probs, host) is host
+    with pytest.raises(ValueError):
+        MaskedImageConsistency(pseudo_threshold=1.5)
+
+
+def test_mic_own_threshold_in_the_step_leaves_the_mix_weight():
+    """Host with a constant pseudo-label weight (toy DACS) and MIC with
+    ``pseudo_threshold``: the MIC loss is weighted by the share of target
+    pixels whose teacher confidence reaches tau, the mix loss keeps 1."""
+    model = _tiny_dacs(
+        mic=dict(mask_ratio=0.7, block_size=8, color_aug=False,
+                 pseudo_threshold=0.9),
+        pseudo_label=dict(mode='none'))
+    model.train()
+    # tau = the median teacher confidence of this batch (the untrained
+    # teacher is far below the toy's 0.968), so the weight is about 0.5
+    with torch.no_grad():
+        tgt = model.data_preprocessor(
+            dict(inputs=_batch()['target_inputs']), False)['inputs']
+        model.mic.pseudo_threshold = model.teacher_probs(
+            tgt).max(1)[0].median().item()
+    seen = {}
+    real_loss = model.mic.loss
+    real_masked = model.mic.masked_images
+
+    def spy_loss(logits, label, weight, ignore_index=255):
+        seen['weight'] = weight.clone()
+        return real_loss(logits, label, weight, ignore_index)
+
+    def spy_masked(img, aug, generator=None):
+        seen['tgt_img'] = img
+        return real_masked(img, aug, generator=generator)
+
+    model.mic.loss = spy_loss
+    model.mic.masked_images = spy_masked
+    optim = OptimWrapper(torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.0))
+    logs = model.train_step(_batch(), optim)
+    with torch.no_grad():
+        conf = model.teacher_probs(seen['tgt_img']).max(1)[0]
+    expected = (conf >= model.mic.pseudo_threshold).float().mean().item()
+    assert 0.0 < expected < 1.0  # the case tells the weights apart
+    w = seen['weight']
+    assert torch.allclose(w, torch.full_like(w, expected))
+    assert logs['mic.pseudo_weight'].item() == pytest.approx(expected)
+    assert logs['mix.pseudo_weight'].item() == pytest.approx(1.0)
+
+
 def _grads_after_step(mic):
     torch.manual_seed(0)
     model = _tiny_dacs(mic=mic, pseudo_label=dict(mode='none'))
@@ -209,17 +270,26 @@ def test_mic_gradient_is_added_to_the_step():
 
 
 # ------------------------------------------------------------------ configs
-@pytest.mark.parametrize('rel,block', [
-    ('configs/mic/daformer_gta2city.py', 64),
-    ('configs/mic/toy_dacs_mic.py', 8),
-    ('configs/mic/toy_dacs_mic_night.py', 8),
-    ('configs/mic/toy_daformer_mic.py', 8),
+@pytest.mark.parametrize('rel,block,own_tau', [
+    ('configs/mic/daformer_gta2city.py', 64, None),
+    ('configs/mic/toy_dacs_mic.py', 8, 0.968),
+    ('configs/mic/toy_dacs_mic_night.py', 8, 0.968),
+    ('configs/mic/toy_daformer_mic.py', 8, 0.968),
 ])
-def test_mic_configs(rel, block):
+def test_mic_configs(rel, block, own_tau):
+    """The real config shares the host's confidence weight (tau 0.968);
+    the toy hosts weight their mix loss by a constant, so the toy MIC
+    configs give MIC the paper's confidence weight of its own."""
     cfg = Config.fromfile(osp.join(ROOT, rel))
     mic = cfg.model.mic
     assert mic.mask_ratio == 0.7 and mic.loss_weight == 1.0
     assert mic.block_size == block and mic.per_image
+    assert mic.get('pseudo_threshold') == own_tau
+    if own_tau is None:
+        assert cfg.model.pseudo_label.mode == 'threshold_uniform'
+        assert cfg.model.pseudo_label.threshold == 0.968
+    else:
+        assert cfg.model.pseudo_label.mode == 'none'
 
 
 # ------------------------------------ end to end: tools/train.py, resume, DDP

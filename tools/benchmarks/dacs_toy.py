@@ -18,6 +18,9 @@ model, optimiser, schedule, batch size and source pipeline
   desired distribution ``p(y)`` being the class frequencies of the
   variant's labelled *source* training images (the toy's domains share
   the layout distribution, so no target label is used);
+* ``dacs_mic`` (not run by default): DACS + masked image consistency
+  (``configs/mic/toy_dacs_mic.py``, ``toy_dacs_mic_night.py``; MIC, Hoyer
+  et al. 2023, docs/daformer_mic.md);
 * ``oracle``: the same model trained on the *target* training labels.
 
 All are evaluated on the target val split; the table reports, per variant,
@@ -53,14 +56,20 @@ from tools.benchmarks import harness  # noqa: E402
 CONFIGS = dict(
     target=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs.py'),
     night=osp.join(ROOT, 'configs', 'dacs', 'toy_dacs_night.py'))
-METHODS = ('source_only', 'dacs', 'oracle', 'dacs_tau', 'dacs_da')
+METHODS = ('source_only', 'dacs', 'oracle', 'dacs_tau', 'dacs_da',
+           'dacs_mic')
 DEFAULT_METHODS = ('source_only', 'dacs', 'oracle')
 #: rows trained from another config than CONFIGS[target]
-ROW_CONFIGS = dict(dacs_tau=dict(target=osp.join(
-    ROOT, 'configs', 'dacs', 'toy_dacs_threshold_uniform.py')))
+ROW_CONFIGS = dict(
+    dacs_tau=dict(target=osp.join(
+        ROOT, 'configs', 'dacs', 'toy_dacs_threshold_uniform.py')),
+    dacs_mic=dict(
+        target=osp.join(ROOT, 'configs', 'mic', 'toy_dacs_mic.py'),
+        night=osp.join(ROOT, 'configs', 'mic', 'toy_dacs_mic_night.py')))
 LABELS = dict(source_only='source-only', dacs='DACS', oracle='oracle',
-              dacs_tau='DACS (τ-weight)', dacs_da='DACS + dist. align')
-DACS_ROWS = ('dacs', 'dacs_tau', 'dacs_da')
+              dacs_tau='DACS (τ-weight)', dacs_da='DACS + dist. align',
+              dacs_mic='DACS + MIC')
+DACS_ROWS = ('dacs', 'dacs_tau', 'dacs_da', 'dacs_mic')
 
 
 def make_cfg(method: str, seed: int, target: str, work_dir: str,

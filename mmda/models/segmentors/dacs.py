@@ -247,6 +247,9 @@ class DACS(BaseUDASegmentor):
             if pl_cfg.get('mode') == 'sigmoid':
                 pl_cfg['iteration'] = int(self.uda_iter)
             pseudo_label, tgt_weight = pseudo_label_weight(probs, **pl_cfg)
+            # MIC's weight: the host's, or its own confidence weight
+            mic_weight = None if self.mic is None else \
+                self.mic.pseudo_weight(probs, tgt_weight)
         if not self.soft_targets:
             del probs  # (B, C, H, W): only soft targets need it any longer
         pseudo_label = pseudo_label[:, None]  # (B, 1, H, W)
@@ -301,9 +304,10 @@ class DACS(BaseUDASegmentor):
                         self.student(masked_img, mode='tensor'),
                         tgt_img.shape[-2:])
                     mic_loss = self.mic.loss(mic_logits.float(), pseudo_label,
-                                             tgt_weight, self.ignore_index)
+                                             mic_weight, self.ignore_index)
                 self.backward(mic_loss, optim_wrapper)
             log_vars['mic.loss_ce'] = mic_loss.detach()
+            log_vars['mic.pseudo_weight'] = mic_weight.float().mean()
             log_vars['mic.mask_ratio'] = 1.0 - mic_mask.mean()
             del mic_logits, mic_loss
 

@@ -28,7 +28,14 @@ config ``seg/configs/mic/gtaHR2csHR_mic_hrda.py``):
   random draws); ``color_aug=False`` is the paper's plain masking;
 * the pseudo-label and its weight are the host method's (their
   ``mask_alpha='same'``, ``mask_pseudo_threshold='same'``), i.e. the
-  per-batch confidence weight of DACS/DAFormer.
+  per-batch confidence weight of DACS/DAFormer; ``pseudo_threshold=tau``
+  is their ``mask_pseudo_threshold=tau``: MIC's own confidence weight
+  ``q_T`` (eq. 6: the share of target pixels whose teacher confidence
+  reaches tau, one value per batch) when the host weights its mix loss
+  otherwise (e.g. the toy DACS' constant weight). Their separate MIC
+  teacher with ``mask_alpha='same'`` is an EMA of the same student with
+  the same rate, i.e. the host's teacher, so the host teacher's
+  probabilities are used.
 
 Random draws come from the caller's ``torch.Generator`` so that an exact
 resume replays the same masks (see ``BaseUDASegmentor.iter_generator``).
@@ -39,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmda.models.uda.pseudo_label import pseudo_label_weight
 from mmda.registry import MODELS
 
 
@@ -111,6 +119,13 @@ class MaskedImageConsistency:
         color_aug (bool): colour-augment the target image before masking
             with the host's strong augmentation (True, the authors' released
             ``'separatetrgaug'``); False is the paper's eq. 4 alone.
+        pseudo_threshold (float, optional): ``None`` (default): the MIC
+            loss takes the host's pseudo-label weight (the authors'
+            ``mask_pseudo_threshold='same'``). A float ``tau``: MIC's own
+            per-batch confidence weight ``q_T`` of eq. 6, the share of the
+            batch's target pixels whose teacher confidence is ``>= tau``
+            (the authors' ``mask_pseudo_threshold=tau``), whatever the
+            host's weight.
     """
 
     def __init__(self,
@@ -118,13 +133,32 @@ class MaskedImageConsistency:
                  block_size: int = 64,
                  per_image: bool = True,
                  loss_weight: float = 1.0,
-                 color_aug: bool = True) -> None:
+                 color_aug: bool = True,
+                 pseudo_threshold: Optional[float] = None) -> None:
         self.masking = BlockMasking(mask_ratio, block_size, per_image)
         if float(loss_weight) < 0:
             raise ValueError('MaskedImageConsistency: loss_weight must be '
                              f'>= 0, got {loss_weight}')
         self.loss_weight = float(loss_weight)
         self.color_aug = bool(color_aug)
+        if pseudo_threshold is not None and \
+                not 0.0 <= float(pseudo_threshold) <= 1.0:
+            raise ValueError('MaskedImageConsistency: pseudo_threshold must '
+                             f'be None or in [0, 1], got {pseudo_threshold}')
+        self.pseudo_threshold = None if pseudo_threshold is None \
+            else float(pseudo_threshold)
+
+    def pseudo_weight(self, probs: Tensor, host_weight: Tensor) -> Tensor:
+        """The weight of the MIC loss: ``host_weight`` (the host's weight
+        of the full-image pseudo-label) or, with ``pseudo_threshold``,
+        MIC's own per-batch confidence weight from the teacher's
+        ``probs`` (B, C, H, W), shaped like ``host_weight``."""
+        if self.pseudo_threshold is None:
+            return host_weight
+        _, weight = pseudo_label_weight(
+            probs, mode='threshold_uniform', threshold=self.pseudo_threshold,
+            reduce='batch')
+        return weight.reshape(host_weight.shape).to(host_weight.dtype)
 
     def masked_images(self,
                       tgt_img: Tensor,
@@ -167,4 +201,5 @@ class MaskedImageConsistency:
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}({self.masking!r}, loss_weight='
-                f'{self.loss_weight}, color_aug={self.color_aug})')
+                f'{self.loss_weight}, color_aug={self.color_aug}, '
+                f'pseudo_threshold={self.pseudo_threshold})')
