@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmda.registry import MODELS
+from tests.helpers import ROOT
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
     if '/_base_/' not in p)

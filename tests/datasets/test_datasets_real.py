@@ -3,7 +3,6 @@ GTA5Dataset, SynthiaDataset, BDD100KNightDataset, and the configs of
 configs/_base_/datasets/ (incl. mmseg's Cityscapes / Dark Zurich / Nighttime
 Driving datasets)."""
 import copy
-import importlib.util
 import os
 import os.path as osp
 
@@ -15,20 +14,10 @@ from mmseg.datasets import CityscapesDataset
 from PIL import Image
 
 from mmda.registry import DATASETS
+from tests.helpers import ROOT
+from tests.tools.dataset_converters import test_dataset_converters as conv
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 CFG_DIR = osp.join(ROOT, 'configs', '_base_', 'datasets')
-
-
-def _sibling(name):
-    spec = importlib.util.spec_from_file_location(
-        f'mmda_test_{name}', osp.join(osp.dirname(__file__), f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-conv = _sibling('test_dataset_converters')
 
 
 def cfg_of(name):

@@ -12,8 +12,8 @@ from mmda.datasets import toy
 from mmda.datasets.toy import (DOMAINS, MARKER_NAME, TOY_CLASSES, ToySegDataset,
                                default_toy_root, generate_sample,
                                generate_toy_benchmark, read_toy_marker)
+from tests.helpers import ROOT as REPO
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL = dict(num_train=4, num_val=3)
 
 
@@ -342,7 +342,7 @@ def test_real_source_only_configs(name, train_type, val_type, metric):
 def test_benchmark_script_helpers(small_root, tmp_path):
     """tools/benchmarks/toy_source_only.py: config adaptation and table
     (the training itself is run by hand; see the module docstring)."""
-    from bench_utils import load_benchmark
+    from tests.helpers import load_benchmark
     if not osp.isfile(osp.join(REPO, 'configs/_base_/models/deeplabv2_tiny.py')):
         pytest.skip('configs/_base_/models/deeplabv2_tiny.py not written yet')
     bench = load_benchmark('toy_source_only')

@@ -14,8 +14,8 @@ from mmengine.dataset import pseudo_collate
 import mmda  # noqa: F401  (registers everything)
 from mmda.datasets.uda_dataset import UDADataset, rcs_class_probabilities
 from mmda.registry import DATASETS, MODELS
+from tests.helpers import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
 import make_semi_splits  # noqa: E402
 

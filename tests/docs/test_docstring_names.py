@@ -8,7 +8,8 @@ import os.path as osp
 import re
 import tokenize
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
+
 # a quoted name is a registry type with its scope (type='mmda.DLV2Head'),
 # not a Python path
 NAME = re.compile(r'(?<![\'"])\bmmda(?:\.[A-Za-z_][A-Za-z0-9_]*)+')

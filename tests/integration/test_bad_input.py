@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
 
 
 def _png(path, arr):

@@ -2,7 +2,7 @@
 ``tools/dist_train.sh`` and mmengine's DDP wrappers, and the ranks stay in sync.
 
 Each test runs 2 iterations of batch 2 per rank on the toy data. A test-only
-hook (tests/ddp_rank_state_hook.py, loaded through ``custom_imports``) saves
+hook (``RankStateHook`` of tests/helpers.py, loaded through ``custom_imports``) saves
 every rank's model and optimizer state at the end. Checked:
 
 * all parameters (student, teacher, discriminators, generators, their EMA
@@ -25,8 +25,8 @@ import sys
 import pytest
 import torch
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-TESTS = osp.dirname(osp.abspath(__file__))
+from tests.helpers import ROOT
+
 
 # BatchNorm statistics are rank-local without SyncBN
 _RANK_LOCAL = ('running_mean', 'running_var')
@@ -65,7 +65,7 @@ def make_cfg(config, work_dir, max_iters=2, extra=None):
     cfg.custom_hooks = hooks
     imports = list(cfg.get('custom_imports', {}).get('imports', ['mmda']))
     cfg.custom_imports = dict(
-        imports=imports + ['mmseg.visualization', 'ddp_rank_state_hook'],
+        imports=imports + ['mmseg.visualization', 'tests.helpers'],
         allow_failed_imports=False)
     if extra:
         cfg.merge_from_dict(extra)
@@ -77,7 +77,7 @@ def make_cfg(config, work_dir, max_iters=2, extra=None):
 def dist_train(cfg_path, work_dir, port, timeout=300):
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
-        [ROOT, TESTS, env.get('PYTHONPATH', '')])
+        [ROOT, env.get('PYTHONPATH', '')])
     env.update(PYTHON=sys.executable, PORT=str(port), OMP_NUM_THREADS='1',
                MKL_NUM_THREADS='1')
     proc = subprocess.run(

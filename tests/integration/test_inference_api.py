@@ -13,7 +13,8 @@ import sys
 import pytest
 import torch
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
+
 DACS_CFG = osp.join(ROOT, 'configs', 'dacs', 'toy_dacs.py')
 ITERS = 4
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
+
 DOC = osp.join(ROOT, 'docs', 'own_datasets.md')
 CONVERTER = osp.join(ROOT, 'tools', 'dataset_converters', 'remap_labels.py')
 H, W = 96, 160

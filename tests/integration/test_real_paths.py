@@ -19,7 +19,8 @@ import time
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
+
 PYTHON = sys.executable
 
 

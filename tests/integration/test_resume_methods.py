@@ -6,9 +6,9 @@ generators and their EMA copies), optimizer states (every optimizer), step
 counters (EMA / ramp / training counters kept as buffers) and learning rates.
 
 Already covered elsewhere (not repeated here): source-only
-(tests/test_tools.py), ASS (tests/test_ass.py, all networks and optimizers),
-SIE (tests/test_sie.py, resume mid-round and at a round boundary). DACS is
-covered for the weights by tests/test_dacs.py (in-process Runner); here it is
+(tests/tools/test_tools.py), ASS (tests/models/segmentors/test_ass.py, all networks and optimizers),
+SIE (tests/engine/loops/test_sie.py, resume mid-round and at a round boundary). DACS is
+covered for the weights by tests/models/segmentors/test_dacs.py (in-process Runner); here it is
 run through tools/train.py and its optimizer state is compared too. CycleGAN's
 own test resumes at the last iteration only; mean teacher's checks the ramp
 values, not the weights.
@@ -21,7 +21,8 @@ import sys
 import pytest
 import torch
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
+
 
 _LOADER = ['num_workers=0', 'persistent_workers=False']
 

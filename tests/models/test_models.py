@@ -14,6 +14,7 @@ from mmseg.structures import SegDataSample
 
 from mmda.registry import MODELS
 from mmda.utils import register_all_modules
+from tests.helpers import ROOT
 
 register_all_modules()
 
@@ -27,7 +28,6 @@ def _one_thread():
     yield
     torch.set_num_threads(n)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG_DIR = osp.join(ROOT, 'configs', '_base_', 'models')
 ALL_CONFIGS = ('deeplabv2_r101.py', 'deeplabv2_r101_coco.py',
                'deeplabv2_tiny.py', 'deeplabv2_vgg16.py', 'fcn8s_vgg16.py')

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
 
 
 def _demo():

@@ -10,7 +10,8 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
+
 CONFIGS = [
     'configs/source_only/toy_source_only.py',
     'configs/dacs/toy_dacs.py',

@@ -9,7 +9,8 @@ import sys
 import pytest
 import torch
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
+
 CFG = osp.join(ROOT, 'configs/source_only/toy_source_only.py')
 FAST = [
     'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',

@@ -15,8 +15,8 @@ from mmda.engine.hooks.pseudo_label_diagnostic_hook import (
     PseudoLabelDiagnosticHook, confusion_counts, diagnostic_table,
     load_diagnostic, summarise_counts)
 from mmda.registry import MODELS
+from tests.helpers import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
         dict(type='PackSegInputs')]
 

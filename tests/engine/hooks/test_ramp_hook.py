@@ -268,7 +268,7 @@ def test_mean_teacher_config_shortened_by_max_iters_only():
     import os.path as osp
 
     from mmengine.config import Config
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    from tests.helpers import ROOT as root
     cfg = Config.fromfile(
         osp.join(root, 'configs', 'mean_teacher', 'cs2night.py'))
     cfg.merge_from_dict({'train_cfg.max_iters': 2})

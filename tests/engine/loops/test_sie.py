@@ -25,8 +25,8 @@ from mmda.engine.loops.sie_pseudo_labels import (
     normalized_entropy, num_selected, pixel_entropy, pseudo_label_confusion,
     pseudo_label_metrics, reference_patch_labels, sample_patch_boxes,
     select_confident_images, upsampled_patch_labels)
+from tests.helpers import ROOT
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 PYTHON = sys.executable
 
 
@@ -681,7 +681,7 @@ def test_resume_mid_round_needs_the_examples(tmp_path, two_round_run):
 def test_benchmark_control_run_config(tmp_path):
     """tools/benchmarks/sie_toy.py: the control continues the source-only
     checkpoint for the SIE run's length at the rounds' rate, without rounds."""
-    from bench_utils import load_benchmark
+    from tests.helpers import load_benchmark
     bench = load_benchmark('sie_toy')
     cfg = bench.make_cfg('source_continued', 1, str(tmp_path), 600,
                          source_ckpt='src.pth', continued_iters=498)
@@ -700,7 +700,7 @@ def test_benchmark_control_run_config(tmp_path):
 
 
 def test_benchmark_table_reports_pseudo_label_accuracy():
-    from bench_utils import load_benchmark
+    from tests.helpers import load_benchmark
     bench = load_benchmark('sie_toy')
     summary = bench.summarize(dict(source_only=[40.0, 42.0],
                                    sie=[43.0, 45.0]))

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
-from helpers import METHODS, build, trainable_state, uda_batch
+from tests.helpers import METHODS, build, trainable_state, uda_batch
 from mmda.models.utils import UpdateTracker
 
 
@@ -93,7 +93,7 @@ def test_one_amp_train_step_of_every_model(name, amp_on_cpu):
 def test_amp_sie_loop_step(amp_on_cpu):
     """SIE's step runs in ``SelfTrainingLoop._train_step`` (source and
     example batches back-propagated through the runner's one wrapper)."""
-    from helpers import tiny_segmentor
+    from tests.helpers import tiny_segmentor
 
     from mmda.engine.loops.self_training_loop import SelfTrainingLoop
     from mmda.registry import MODELS

@@ -17,7 +17,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-import helpers
+from tests import helpers
 import mmda  # noqa: F401  (registers everything)
 from mmda.datasets.semi_target import (LabeledSubsetDataset,
                                        SemiTargetUDADataset, read_split_file,
@@ -28,8 +28,8 @@ from mmda.models.discriminators.semantic import (class_mean_features,
                                                  downsample_labels,
                                                  semantic_adversarial_loss)
 from mmda.registry import DATASETS, MODELS
+from tests.helpers import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole',
            'traffic light', 'traffic sign', 'vegetation', 'terrain', 'sky',
            'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle',
@@ -739,7 +739,7 @@ def test_oracle_and_ass_use_the_same_labelled_images():
 
 # ---------------------------------------------------------------- benchmark
 def test_benchmark_configs_and_table(tmp_path):
-    from bench_utils import load_benchmark
+    from tests.helpers import load_benchmark
     bench = load_benchmark('ass_toy')
     for method in bench.METHODS:
         cfg = bench.make_cfg(method, 10, 2, str(tmp_path), iters=7)
@@ -767,7 +767,7 @@ def test_benchmark_configs_and_table(tmp_path):
 
 def test_benchmark_reuses_runs_only_with_the_same_overrides(tmp_path,
                                                             monkeypatch):
-    from bench_utils import load_benchmark
+    from tests.helpers import load_benchmark
     bench = load_benchmark('ass_toy')
     calls = []
     monkeypatch.setattr(bench, 'run_one',

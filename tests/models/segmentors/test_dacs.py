@@ -14,14 +14,14 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-import helpers
+from tests import helpers
 from mmda.models.segmentors.base_uda import BaseUDASegmentor
 from mmda.models.segmentors.dacs import pixel_weighted_cross_entropy
 from mmda.models.uda.pseudo_label import sigmoid_rampup
 from mmda.registry import MODELS
 from mmda.utils import register_all_modules
+from tests.helpers import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 H, W = 32, 64
 NUM_CLASSES = 19
 

@@ -18,8 +18,8 @@ from mmda.models.losses.feature_distance import (downscale_label_ratio,
                                                  thing_class_mask)
 from mmda.registry import MODELS
 from mmda.utils import register_all_modules
+from tests.helpers import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 register_all_modules(init_default_scope=True)
 torch.set_num_threads(1)
 

@@ -21,7 +21,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from torchvision.transforms.v2 import functional as TF
 
-import helpers
+from tests import helpers
 from mmda.engine.loops.multi_domain_val_loop import (MultiDomainTestLoop,
                                                      MultiDomainValLoop)
 from mmda.models.losses.consistency_loss import (MaskedConsistencyLoss,
@@ -32,8 +32,8 @@ from mmda.models.segmentors.mean_teacher import (MeanTeacherUDA,
 from mmda.models.uda.night_augmentation import (FixedDay2Night,
                                                 NightAugmentation)
 from mmda.registry import HOOKS, MODELS
+from tests.helpers import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PY = osp.join(ROOT, '.venv', 'bin', 'python')
 if not osp.exists(PY):
     PY = sys.executable

@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from helpers import build, trainable_state
+from tests.helpers import build, trainable_state
 from mmda.models.utils import check_optim_wrapper, frozen, unwrap
 
 

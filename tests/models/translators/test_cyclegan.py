@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmda.registry import MODELS
-
+from tests.helpers import ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -392,7 +392,7 @@ def test_multi_optim_constructor_errors():
 # ------------------------------------------------------------------ runner
 def _toy_cfg(work_dir, max_iters=2, name='cyclegan_test'):
     from mmengine.config import Config
-    root = osp.join(osp.dirname(__file__), '..')
+    root = ROOT
     cfg = Config.fromfile(osp.join(root, 'configs/cyclegan/toy_day2night.py'))
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = name
@@ -512,8 +512,7 @@ def test_separate_ddp_wrapper_two_steps():
 
 def test_paper_config_city2night():
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..',
-                                   'configs/cyclegan/city2night.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/cyclegan/city2night.py'))
     m = cfg.model
     assert m.generator.num_blocks == 9
     assert m.generator.upsample_mode == 'bilinear_conv'
@@ -541,7 +540,7 @@ def test_paper_config_city2night():
 
 # ---------------------------------------------------------------- benchmark
 def _seg_bench():
-    from bench_utils import load_benchmark
+    from tests.helpers import load_benchmark
     return load_benchmark('cyclegan_seg_toy')
 
 
@@ -606,7 +605,7 @@ def test_seg_benchmark_feature_net_loads_into_feature_loss(tmp_path):
 # ----------------------------- GAN loss type of the real configs (item 11)
 def test_city2night_configs_state_their_gan_loss_type():
     from mmengine.config import Config
-    cdir = osp.join(osp.dirname(__file__), '..', 'configs', 'cyclegan')
+    cdir = osp.join(ROOT, 'configs', 'cyclegan')
     ls = Config.fromfile(osp.join(cdir, 'city2night.py'))
     bce = Config.fromfile(osp.join(cdir, 'city2night_bce.py'))
     # a named switch, and the model follows it

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mmda.registry import DATASETS, MODELS, TRANSFORMS
-
+from tests.helpers import ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +21,6 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 TINY_GEN = dict(type='ResnetGenerator', base_channels=4, num_blocks=1)
 
 

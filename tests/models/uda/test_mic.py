@@ -12,8 +12,8 @@ from mmengine.optim import OptimWrapper
 from mmda.models.uda.masking import BlockMasking, MaskedImageConsistency
 from mmda.registry import MODELS
 from mmda.utils import register_all_modules
+from tests.helpers import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 register_all_modules(init_default_scope=True)
 torch.set_num_threads(1)
 

@@ -4,8 +4,8 @@ quick), and the markdown-table extraction keeps only real tables."""
 import os.path as osp
 
 import pytest
-from bench_utils import BENCH
-from bench_utils import load_benchmark as _load
+from tests.helpers import BENCH
+from tests.helpers import load_benchmark as _load
 
 
 @pytest.mark.parametrize('quick', [False, True])

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
 
 
 def _cost():

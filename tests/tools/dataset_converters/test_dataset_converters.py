@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+from tests.helpers import ROOT
+
 
 # Independent copies of docs/methods.md#dataset-formats (do not import them from
 # the implementation).

@@ -12,6 +12,7 @@ from mmengine.runner import load_checkpoint
 
 from mmda.registry import MODELS
 from mmda.utils import register_all_modules
+from tests.helpers import ROOT
 
 register_all_modules()
 
@@ -25,7 +26,6 @@ def _one_thread():
     yield
     torch.set_num_threads(n)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG_DIR = osp.join(ROOT, 'configs', '_base_', 'models')
 
 
