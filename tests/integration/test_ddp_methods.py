@@ -27,6 +27,8 @@ import torch
 
 from tests.helpers import ROOT
 
+#: every test here trains in subprocesses through tools/
+pytestmark = pytest.mark.slow
 
 # BatchNorm statistics are rank-local without SyncBN
 _RANK_LOCAL = ('running_mean', 'running_var')

@@ -23,6 +23,8 @@ import torch
 
 from tests.helpers import ROOT
 
+#: every test here trains in subprocesses through tools/
+pytestmark = pytest.mark.slow
 
 _LOADER = ['num_workers=0', 'persistent_workers=False']
 

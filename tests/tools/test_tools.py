@@ -71,6 +71,7 @@ def full_run(tmp_path_factory):
     return wd
 
 
+@pytest.mark.slow
 def test_train_writes_checkpoints_loadable_with_weights_only(full_run):
     assert osp.isfile(full_run / 'iter_4.pth')
     ckpt = torch.load(full_run / 'iter_4.pth', map_location='cpu',
@@ -79,6 +80,7 @@ def test_train_writes_checkpoints_loadable_with_weights_only(full_run):
     assert 'message_hub' in ckpt and 'optimizer' in ckpt
 
 
+@pytest.mark.slow
 def test_resume_gives_identical_weights(full_run, tmp_path):
     train(tmp_path, 2)
     assert osp.isfile(tmp_path / 'iter_2.pth')
@@ -88,12 +90,14 @@ def test_resume_gives_identical_weights(full_run, tmp_path):
                       state(tmp_path / 'iter_4.pth'))
 
 
+@pytest.mark.slow
 def test_resume_from_explicit_checkpoint(full_run, tmp_path):
     train(tmp_path, 4, resume=str(full_run / 'iter_2.pth'))
     assert_same_state(state(full_run / 'iter_4.pth'),
                       state(tmp_path / 'iter_4.pth'))
 
 
+@pytest.mark.slow
 def test_test_tool_reports_miou(full_run, tmp_path):
     proc = run([
         sys.executable, 'tools/test.py', CFG, str(full_run / 'iter_4.pth'),
@@ -106,6 +110,7 @@ def test_test_tool_reports_miou(full_run, tmp_path):
     assert len(os.listdir(tmp_path / 'pred')) > 0
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_gives_clear_error(full_run, tmp_path):
     bad = tmp_path / 'truncated.pth'
     data = (full_run / 'iter_4.pth').read_bytes()
@@ -140,6 +145,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_dist_train_two_processes_gloo(tmp_path):
     proc = run(['bash', 'tools/dist_train.sh', CFG, '2', '--work-dir',
@@ -153,6 +159,7 @@ def test_dist_train_two_processes_gloo(tmp_path):
     assert 'GPU number: 2' in out  # mmengine's name for the world size
 
 
+@pytest.mark.slow
 def test_diverging_run_stops_cleanly_and_keeps_last_checkpoint(tmp_path):
     """lr=1e12 blows the weights up after the first steps: later steps are
     skipped, training stops after max_nonfinite_steps with a clear message,

@@ -488,6 +488,7 @@ def two_round_run(tmp_path_factory):
     return dict(tmp=tmp, init=init_ckpt, work=work_a, log=log)
 
 
+@pytest.mark.slow
 def test_two_rounds_write_examples_and_state(two_round_run):
     work = two_round_run['work']
     last = open(osp.join(work, 'last_checkpoint')).read().strip()
@@ -568,6 +569,7 @@ def test_pseudo_label_quality_needs_target_labels(tmp_path):
         loop._target_label(0, (4, 4))
 
 
+@pytest.mark.slow
 def test_resume_in_the_middle_of_round_two(two_round_run, tmp_path):
     work_a = two_round_run['work']
     state = _load(osp.join(work_a, open(
@@ -605,6 +607,7 @@ def test_resume_in_the_middle_of_round_two(two_round_run, tmp_path):
     assert any(not torch.equal(wm[k], wb[k]) for k in wb)
 
 
+@pytest.mark.slow
 def test_resume_at_round_boundary_generates_only_the_next_round(
         two_round_run, tmp_path):
     work_a = two_round_run['work']
@@ -647,6 +650,7 @@ def test_infinite_sampler_is_rejected(tmp_path):
         runner.train()
 
 
+@pytest.mark.slow
 def test_resume_without_state_is_an_error(tmp_path, two_round_run):
     # a checkpoint past the warm-up but without the loop's ledger
     full = _load(osp.join(two_round_run['work'], 'iter_4.pth'))
@@ -660,6 +664,7 @@ def test_resume_without_state_is_an_error(tmp_path, two_round_run):
         runner.train()
 
 
+@pytest.mark.slow
 def test_resume_mid_round_needs_the_examples(tmp_path, two_round_run):
     work_a = two_round_run['work']
     state = _load(osp.join(work_a, open(
