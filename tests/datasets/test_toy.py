@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmda.datasets import toy
+from mmda.datasets import toy, toy_render
 from mmda.datasets.toy import (DOMAINS, MARKER_NAME, TOY_CLASSES, ToySegDataset,
                                default_toy_root, generate_sample,
                                generate_toy_benchmark, read_toy_marker)
@@ -120,7 +120,7 @@ def test_domains_differ_in_appearance_as_intended(samples):
               for c in (toy.ROAD, toy.SIDEWALK, toy.BUILDING, toy.VEGETATION,
                         toy.SKY, toy.CAR)]
     assert min(shifts) > 25, shifts
-    # night (deliberately mild darkness, see toy.NIGHT_DARKNESS): darker
+    # night (deliberately mild darkness, see toy_render.NIGHT_DARKNESS): darker
     # overall, a dark sky, bluish tint, noise and bright light glows
     assert ngt.mean() < 0.92 * src.mean() and ngt.mean() < 0.92 * tgt.mean()
     assert np.median(ngt) < 0.9 * np.median(src)
@@ -181,7 +181,7 @@ def test_marker_mismatch_and_foreign_folder_raise(small_root, tmp_path,
         generate_toy_benchmark(small_root, seed=3, **SMALL)
     # a copy rendered with other calibration knobs is not silently reused
     with monkeypatch.context() as m:
-        m.setattr(toy, 'NIGHT_DARKNESS', 0.5)
+        m.setattr(toy_render, 'NIGHT_DARKNESS', 0.5)
         with pytest.raises(ValueError, match='night_darkness'):
             generate_toy_benchmark(small_root, **SMALL)
     foreign = tmp_path / 'foreign'

@@ -53,13 +53,13 @@ def test_entry_points_build_the_same_runner(config, tmp_path):
     cfg.work_dir = str(tmp_path / 'plain')
     plain = _summary(Runner.from_cfg(cfg))
 
-    from mmda.engine.runner import build_runner  # tools/demo.py's way
+    from mmda.registry import RUNNERS  # tools/demo.py's way
     from mmda.utils.config import load_config
     from mmda.utils.launch import prepare_cfg_for_device
     cfg = load_config(path)
     cfg.work_dir = str(tmp_path / 'demo')
     prepare_cfg_for_device(cfg)
-    demo = _summary(build_runner(cfg))
+    demo = _summary(RUNNERS.build(cfg))
 
     assert by_tool == plain == demo
     hooks, wrappers = plain

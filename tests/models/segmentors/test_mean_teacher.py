@@ -29,8 +29,8 @@ from mmda.models.losses.consistency_loss import (MaskedConsistencyLoss,
                                                  masked_consistency_loss)
 from mmda.models.segmentors.mean_teacher import (MeanTeacherUDA,
                                                  dropout_enabled)
-from mmda.models.uda.night_augmentation import (FixedDay2Night,
-                                                NightAugmentation)
+from mmda.models.translators.fixed_day2night import FixedDay2Night
+from mmda.models.uda.night_augmentation import NightAugmentation
 from mmda.registry import HOOKS, MODELS
 from tests.helpers import ROOT
 
@@ -534,6 +534,7 @@ def test_multi_domain_val_loop_reports_both_prefixes(tmp_path):
         MultiDomainValLoop(runner, day, cfg.val_evaluator, domains=[])
 
 
+@pytest.mark.slow
 def test_tools_train_toy_full(tmp_path):
     """A few iterations of the full method through tools/train.py on the toy
     day/night data, with the two-domain validation at the end."""

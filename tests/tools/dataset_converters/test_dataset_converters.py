@@ -222,7 +222,7 @@ def test_gta_converter_size_mismatch_skip(tmp_path):
 
 
 def test_label_id_mapper_validation():
-    from mmda.datasets.utils import LabelIdMapper
+    from mmda.datasets.label_conversion import LabelIdMapper
     with pytest.raises(ValueError, match='invalid id -> train id entries'):
         LabelIdMapper({40: 1}, 34, 'X')
     m = LabelIdMapper({2: 1, 3: 0}, 5, 'X')
