@@ -1,24 +1,35 @@
-"""Shared test helpers: tiny models of every trainable method, batches they
-accept and optim wrappers, so that step-level tests (AMP, gradient
-accumulation, step equivalence) build every method the same way.
+"""The one module of shared test helpers (``from tests.helpers import ...``).
 
-``build(name)`` returns ``(model, batch_fn, optim_fn)``: ``batch_fn(seed)``
-makes one collated (pre-``data_preprocessor``) batch and
-``optim_fn(model, wrapper_type='OptimWrapper', **wrapper_kwargs)`` the optim
-wrapper (an ``OptimWrapperDict`` for the several-network models).
+* ``ROOT``: the repository root, for tests that read configs, docs and tools
+  by path;
+* tiny models of every trainable method, batches they accept and optim
+  wrappers, so that step-level tests (AMP, gradient accumulation, step
+  equivalence) build every method the same way. ``build(name)`` returns
+  ``(model, batch_fn, optim_fn)``: ``batch_fn(seed)`` makes one collated
+  (pre-``data_preprocessor``) batch and ``optim_fn(model,
+  wrapper_type='OptimWrapper', **wrapper_kwargs)`` the optim wrapper (an
+  ``OptimWrapperDict`` for the several-network models);
+* ``load_benchmark(name)``: a script of tools/benchmarks/ as a module;
+* ``RankStateHook``: a test-only hook that the DDP subprocess trainings load
+  through ``custom_imports=dict(imports=['tests.helpers'])``.
 """
 import copy
+import importlib
 import os.path as osp
 
 import torch
 from mmengine.config import Config
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmda.registry import MODELS, OPTIM_WRAPPERS
+from mmda.registry import HOOKS, MODELS, OPTIM_WRAPPERS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+BENCH = osp.join(ROOT, 'tools', 'benchmarks')
 H, W = 32, 64
 #: the trainable models of the repository (SIE trains through its loop)
 METHODS = ('source_only', 'dacs', 'mean_teacher', 'ass', 'cyclegan')
@@ -167,3 +178,48 @@ def trainable_state(model) -> dict:
     """Floating-point state (parameters and buffers) as detached copies."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()
             if v.is_floating_point()}
+
+
+# ------------------------------------------------------------- benchmarks
+def load_benchmark(name: str):
+    """``tools/benchmarks/{name}.py`` as ``tools.benchmarks.{name}``.
+
+    ``tools.benchmarks`` is importable from the repository root (a namespace
+    package; tests/conftest.py puts the root on ``sys.path``), so the scripts
+    and their shared ``tools.benchmarks.harness`` are imported like any
+    module.
+    """
+    return importlib.import_module(f'tools.benchmarks.{name}')
+
+
+# ------------------------------------------------------------- DDP checks
+@HOOKS.register_module()
+class RankStateHook(Hook):
+    """Save ``rank{r}_state.pth`` (state_dict, optimizer state, last log
+    values) into the work dir after training, so that
+    tests/integration/test_ddp_methods.py can check that DDP kept the ranks
+    identical."""
+
+    priority = 'LOWEST'
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        # the loss values this rank computed (not all-reduced)
+        if outputs:
+            self._last_outputs = {
+                k: float(v) for k, v in outputs.items()
+                if torch.is_tensor(v) and v.numel() == 1}
+
+    def after_train(self, runner) -> None:
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        state = dict(
+            state_dict={k: v.detach().cpu().clone()
+                        for k, v in model.state_dict().items()},
+            optimizer=runner.optim_wrapper.state_dict(),
+            outputs=getattr(self, '_last_outputs', {}),
+            wrapper=type(runner.model).__name__,
+            iter=runner.iter)
+        torch.save(state, osp.join(runner.work_dir,
+                                   f'rank{get_rank()}_state.pth'))

@@ -120,13 +120,13 @@ def train_one(cfg_path: str, log_path: str, threads: int) -> None:
     torch.set_num_threads(threads)
     from mmengine.config import Config
 
-    from mmda.engine.runner import build_runner
+    from mmda.registry import RUNNERS
     from mmda.utils import register_all_modules
     from mmda.utils.launch import prepare_cfg_for_device
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(cfg_path)
     prepare_cfg_for_device(cfg)
-    build_runner(cfg).train()
+    RUNNERS.build(cfg).train()
 
 
 def train_all(cfgs, args):

@@ -123,8 +123,8 @@ def main():
     if args.launcher != 'none':
         setup_cpu_distributed(cfg)
 
-    from mmda.engine.runner import build_runner
-    runner = build_runner(cfg)
+    from mmda.registry import RUNNERS
+    runner = RUNNERS.build(cfg)
 
     # start testing
     runner.test()

@@ -128,8 +128,9 @@ def build_train_runner(args):
     print_log('torch threads: %d (%s)' % configure_torch_threads(cfg),
               logger='current')
 
-    from mmda.engine.runner import build_runner
-    return build_runner(cfg)
+    # mmengine's Runner, or the one named by cfg.runner_type
+    from mmda.registry import RUNNERS
+    return RUNNERS.build(cfg)
 
 
 def main():

@@ -8,9 +8,9 @@
 #   fc7; the student's perturbation in the consistency passes);
 # - G_ST: FixedDay2Night, a fixed stand-in for the CycleGAN generator (the
 #   global darkening, tint and sensor noise of the toy night renderer; see
-#   mmda/models/uda/night_augmentation.py), so no generator has to be trained
-#   first. A trained toy generator (configs/cyclegan/toy_day2night.py) is
-#   used with
+#   mmda/models/translators/fixed_day2night.py), so no generator has to be
+#   trained first. A trained toy generator (configs/cyclegan/toy_day2night.py)
+#   is used with
 #     --cfg-options model.translator.type=Day2NightTranslator ...
 # - Adam lr 1e-3 with poly decay from scratch (the toy source-only recipe),
 #   600 iterations; the paper's proportions scaled to the schedule: warm-up

@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from mmda.registry import DATASETS
-from .utils import (DEFAULT_SPLIT_FILE, TRAIN_ID_SUFFIX, CheckedSegDataset,
-                    LabelIdMapper, convert_label_pairs)
+from .label_conversion import LabelIdMapper, convert_label_pairs
+from .utils import DEFAULT_SPLIT_FILE, TRAIN_ID_SUFFIX, CheckedSegDataset
 
 GTA5_LAYOUT = """\
 data/gta/

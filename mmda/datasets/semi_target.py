@@ -15,9 +15,9 @@ rest ``T_U``.
   optional rare-class sampling) with the labelled-target stream;
 * :class:`LabeledSubsetDataset` is ``T_L`` alone (the "oracle" of Table 1,
   trained only on the labelled target images);
-* :class:`SaveLabeledSplitHook` writes the chosen ``T_L`` to the work dir
-  (``labeled_split.txt``) so that a run can be repeated exactly by passing
-  that file as ``split_file``.
+* :class:`mmda.engine.hooks.SaveLabeledSplitHook` writes the chosen ``T_L``
+  to the work dir (``labeled_split.txt``) so that a run can be repeated
+  exactly by passing that file as ``split_file``.
 
 Split files hold one image path per line, relative to the dataset's image
 folder (``data_prefix['img_path']``), e.g.
@@ -30,12 +30,10 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
-from mmda.registry import DATASETS, HOOKS
+from mmda.registry import DATASETS
 from .uda_dataset import UDADataset
 
 #: Labelled-subset sizes of ASS Table 1 (Cityscapes has 2975 train images).
@@ -233,7 +231,8 @@ class SemiTargetUDADataset(_SplitMixin, UDADataset):
             no T_L (unsupervised adaptation, Table 1 row "0").
         split_file (str, optional): file listing T_L (overrides
             ``num_labeled``); e.g. the ``labeled_split.txt`` that
-            :class:`SaveLabeledSplitHook` wrote in a previous run.
+            :class:`mmda.engine.hooks.SaveLabeledSplitHook` wrote in a
+            previous run.
         split_seed (int): seed of the random T_L. Defaults to 0.
         unlabeled (str): ``'rest'`` (default; T_U = target minus T_L, as in
             ASS §3) or ``'all'`` (T_U = every target image). With
@@ -375,51 +374,3 @@ class LabeledSubsetDataset(_SplitMixin, Dataset):
 
     def __getitem__(self, idx: int) -> dict:
         return self.dataset[idx]
-
-
-def find_split_dataset(dataset):
-    """The first dataset with ``save_split`` among ``dataset`` and the
-    datasets it wraps (``.dataset`` / ``.datasets`` attributes)."""
-    todo = [dataset]
-    seen = set()
-    while todo:
-        ds = todo.pop(0)
-        if ds is None or id(ds) in seen:
-            continue
-        seen.add(id(ds))
-        if callable(getattr(ds, 'save_split', None)):
-            return ds
-        todo.append(getattr(ds, 'dataset', None))
-        todo.extend(getattr(ds, 'datasets', None) or [])
-    return None
-
-
-@HOOKS.register_module()
-class SaveLabeledSplitHook(Hook):
-    """Write the labelled target split of the training set to the work dir.
-
-    The file (default ``{work_dir}/labeled_split.txt``) can be given back as
-    ``split_file`` to repeat a run with exactly the same T_L.
-
-    Args:
-        filename (str): file name inside ``runner.work_dir``.
-    """
-
-    priority = 'VERY_LOW'
-
-    def __init__(self, filename: str = 'labeled_split.txt') -> None:
-        self.filename = filename
-
-    def before_train(self, runner) -> None:
-        ds = find_split_dataset(runner.train_dataloader.dataset)
-        if ds is None:
-            print_log('SaveLabeledSplitHook: the training set has no '
-                      'labelled split (expected SemiTargetUDADataset or '
-                      'LabeledSubsetDataset); nothing written', 'current',
-                      level=30)
-            return
-        path = osp.join(runner.work_dir, self.filename)
-        if is_main_process():
-            ds.save_split(path)
-            print_log(f'Labelled target split ({len(ds.labeled_keys)} '
-                      f'images) written to {path}', 'current')

@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 from mmda.registry import DATASETS
-from .utils import (DEFAULT_SPLIT_FILE, TRAIN_ID_SUFFIX, CheckedSegDataset,
-                    LabelIdMapper, convert_label_pairs)
+from .label_conversion import LabelIdMapper, convert_label_pairs
+from .utils import DEFAULT_SPLIT_FILE, TRAIN_ID_SUFFIX, CheckedSegDataset
 
 SYNTHIA_LAYOUT = """\
 data/synthia/

@@ -2,14 +2,19 @@
 CycleGAN generator inside the data pipeline (per image, in the dataloader
 workers). For GPU training prefer the batched ``Day2NightTranslator`` module
 (mmda/models/translators/day2night.py) or an offline copy written by
-``tools/translate.py``."""
+``tools/translate.py``.
+
+The transform runs that same ``Day2NightTranslator`` (built through the
+``MODELS`` registry, so the data layer imports no model code) on raw 0..255
+RGB values (``mean=0``, ``std=1``): its ``x / 127.5 - 1`` and
+``(y + 1) * 127.5`` are then exactly the generator's [-1, 1] range."""
 from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
-from mmda.registry import TRANSFORMS
+from mmda.registry import MODELS, TRANSFORMS
 
 
 @TRANSFORMS.register_module()
@@ -61,12 +66,12 @@ class Day2Night(BaseTransform):
 
     def _build(self):
         if self._net is None:
-            from mmda.models.translators.inference import \
-                build_frozen_generator
-            self._net = build_frozen_generator(self.generator_cfg,
-                                               self.checkpoint,
-                                               self.direction,
-                                               self.ema).to(self.device)
+            self._net = MODELS.build(dict(
+                type='Day2NightTranslator', generator=self.generator_cfg,
+                checkpoint=self.checkpoint, ema=self.ema,
+                direction=self.direction, mean=(0.0, 0.0, 0.0),
+                std=(1.0, 1.0, 1.0), tile_size=self.tile_size,
+                tile_overlap=self.tile_overlap)).to(self.device)
         return self._net
 
     def __getstate__(self):  # do not pickle the network into workers
@@ -78,7 +83,6 @@ class Day2Night(BaseTransform):
         if self.prob < 1.0 and np.random.rand() >= self.prob:
             results['day2night'] = False
             return results
-        from mmda.models.translators.inference import tiled_forward
         img = results['img']
         if img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f'Day2Night expects a 3-channel HWC image, got '
@@ -89,12 +93,11 @@ class Day2Night(BaseTransform):
             torch.set_num_threads(self.num_threads)
         try:
             x = torch.from_numpy(np.ascontiguousarray(img[..., ::-1]))
-            x = x.permute(2, 0, 1)[None].float().to(self.device) / 127.5 - 1
             with torch.no_grad():
-                y = tiled_forward(net, x, self.tile_size, self.tile_overlap)
+                y = net(x.permute(2, 0, 1)[None].float().to(self.device))
         finally:
             torch.set_num_threads(threads)
-        y = ((y[0].clamp(-1, 1) + 1) * 127.5).round().byte()
+        y = y[0].round().byte()
         results['img'] = np.ascontiguousarray(
             y.permute(1, 2, 0).cpu().numpy()[..., ::-1])
         results['day2night'] = True

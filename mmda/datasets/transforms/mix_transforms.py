@@ -7,7 +7,8 @@ dataset's pipeline and passes them as ``results['mix_results']``. The current
 sample is ``a`` and ``mix_results[0]`` is ``b``; the mask (1 = keep ``a``) is
 drawn by the same code as the batched mixers of :mod:`mmda.models.uda.mixing`
 (ClassMix: half of the classes of ``a``'s label map; thesis §3.1,
-Algorithm 1), and image and every segmentation field are mixed with it::
+Algorithm 1; taken from the ``MODELS`` registry, so the data layer imports no
+model code), and image and every segmentation field are mixed with it::
 
     train_dataloader = dict(dataset=dict(
         type='MultiImageMixDataset',
@@ -27,8 +28,13 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
-from mmda.models.uda.mixing import ClassMix, CowMix, CutMix
-from mmda.registry import TRANSFORMS
+from mmda.registry import MODELS, TRANSFORMS
+
+
+def _mixer(name: str, **kwargs):
+    """The batched mixer ``name`` of mmda.models.uda.mixing (registered in
+    ``MODELS``)."""
+    return MODELS.get(name)(**kwargs)
 
 
 class _MixTransform(BaseTransform):
@@ -122,7 +128,8 @@ class ClassMixTransform(_MixTransform):
                  proportion: float = 0.5,
                  ignore_index: int = 255):
         super().__init__(prob)
-        self.mixer = ClassMix(proportion=proportion, ignore_index=ignore_index)
+        self.mixer = _mixer('ClassMix', proportion=proportion,
+                            ignore_index=ignore_index)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, proportion='
@@ -141,7 +148,7 @@ class CutMixTransform(_MixTransform):
 
     def __init__(self, prob: float = 1.0, area_ratio=0.5):
         super().__init__(prob)
-        self.mixer = CutMix(area_ratio=area_ratio)
+        self.mixer = _mixer('CutMix', area_ratio=area_ratio)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, area_ratio='
@@ -164,7 +171,7 @@ class CowMixTransform(_MixTransform):
                  sigma=(8.0, 32.0),
                  proportion=0.5):
         super().__init__(prob)
-        self.mixer = CowMix(sigma=sigma, proportion=proportion)
+        self.mixer = _mixer('CowMix', sigma=sigma, proportion=proportion)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, sigma='

@@ -26,7 +26,7 @@ The depthwise and pointwise parts of the separable convolutions each have
 BN + ReLU (mmcv's ``DepthwiseSeparableConvModule`` default).
 
 Parameter count for MiT-B5 inputs, ``C_e = 256``, 19 classes (worked out in
-``tests/test_daformer.py`` and ``docs/daformer_mic.md``): 3,712,275.
+``tests/models/segmentors/test_daformer.py`` and ``docs/daformer_mic.md``): 3,712,275.
 """
 from typing import List, Sequence
 

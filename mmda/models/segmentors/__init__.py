@@ -4,8 +4,9 @@ from .dacs import DACS
 from .daformer import DAFormer
 from .day_translation import DayTranslationMixin
 from .mean_teacher import MeanTeacherUDA
+from .sie import SIE
 
 __all__ = [
     'ASS', 'BaseUDASegmentor', 'DACS', 'DAFormer', 'DayTranslationMixin',
-    'MeanTeacherUDA'
+    'MeanTeacherUDA', 'SIE'
 ]

@@ -13,15 +13,14 @@ Both transforms work on whole normalised batches (B, 3, H, W) on the
 images' device: per-image factors are drawn as (B,) tensors and applied with
 broadcasting, so there is no Python loop over images or pixels.
 
-Also here: :class:`FixedDay2Night`, a fixed, parameter-free stand-in for
-the CycleGAN generator G_ST on the embedded toy benchmark (see its
-docstring).
+The toy benchmark's fixed stand-in for the day->night generator G_ST,
+``FixedDay2Night``, is a translator:
+mmda/models/translators/fixed_day2night.py.
 """
 import math
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 from mmda.registry import MODELS
@@ -53,7 +52,7 @@ STRONG_NIGHT_AUG = dict(
     jitter_p=1.0)
 
 
-def _as_rgb_stats(values: Sequence[float], name: str, owner: str) -> Tensor:
+def as_rgb_stats(values: Sequence[float], name: str, owner: str) -> Tensor:
     t = torch.as_tensor(values, dtype=torch.float32).flatten()
     if t.numel() != 3:
         raise ValueError(f'{owner}: {name} must have 3 values (RGB), got '
@@ -115,8 +114,8 @@ class NightAugmentation:
                  hue: float = 0.1,
                  jitter_p: float = 1.0) -> None:
         name = type(self).__name__
-        self.mean = _as_rgb_stats(mean, 'mean', name)
-        self.std = _as_rgb_stats(std, 'std', name)
+        self.mean = as_rgb_stats(mean, 'mean', name)
+        self.std = as_rgb_stats(std, 'std', name)
         if bool((self.std <= 0).any()):
             raise ValueError(f'{name}: std must be > 0, got '
                              f'{self.std.tolist()}')
@@ -237,59 +236,3 @@ class NightAugmentation:
                 f'noise_p={self.noise_p}, brightness={self.brightness}, '
                 f'contrast={self.contrast}, saturation={self.saturation}, '
                 f'hue={self.hue}, jitter_p={self.jitter_p})')
-
-
-@MODELS.register_module()
-class FixedDay2Night(nn.Module):
-    """A fixed day->night colour transform standing in for G_ST.
-
-    For the embedded toy benchmark only, where training the toy CycleGAN
-    (``configs/cyclegan/toy_day2night.py``) first would dominate the run
-    time: ``y = clamp(gain * tint * x + noise)`` on RGB values 0..255, with
-    the global components of the toy night renderer
-    (``mmda/datasets/toy.py``: darkness 0.82, tint (0.85, 0.9, 1.15), sensor
-    noise std 5) and none of its scene-dependent parts (dark sky, lit
-    windows, light glows), i.e. an idealised "content-preserving" generator
-    that only learned the global style. It has no parameters, so it cannot
-    receive gradients. Interface of :class:`Day2NightTranslator`:
-    normalised batches in, normalised batches out.
-
-    Args:
-        gain (float): global brightness gain.
-        tint (Sequence[float]): per-channel (RGB) gain.
-        noise_std (float): std of additive Gaussian noise (grey levels).
-        mean, std (Sequence[float]): normalisation of the batches.
-    """
-
-    def __init__(self,
-                 gain: float = 0.82,
-                 tint: Sequence[float] = (0.85, 0.9, 1.15),
-                 noise_std: float = 5.0,
-                 mean: Sequence[float] = IMAGENET_MEAN,
-                 std: Sequence[float] = IMAGENET_STD) -> None:
-        super().__init__()
-        name = type(self).__name__
-        if gain <= 0 or noise_std < 0:
-            raise ValueError(f'{name}: gain must be > 0 and noise_std >= 0, '
-                             f'got {gain} and {noise_std}')
-        scale = _as_rgb_stats(tint, 'tint', name) * float(gain)
-        self.register_buffer('scale', scale.view(1, 3, 1, 1), False)
-        self.register_buffer('mean',
-                             _as_rgb_stats(mean, 'mean', name).view(
-                                 1, 3, 1, 1), False)
-        self.register_buffer('std',
-                             _as_rgb_stats(std, 'std', name).view(1, 3, 1, 1),
-                             False)
-        self.noise_std = float(noise_std)
-
-    @torch.no_grad()
-    def forward(self, imgs: Tensor) -> Tensor:
-        if imgs.dim() != 4 or imgs.shape[1] != 3:
-            raise ValueError(f'{type(self).__name__} expects normalised '
-                             f'images (B, 3, H, W), got {tuple(imgs.shape)}')
-        x = imgs * self.std + self.mean
-        y = x * self.scale
-        if self.noise_std > 0:
-            y = y + self.noise_std * torch.randn_like(y)
-        y = y.clamp(0.0, 255.0)
-        return ((y - self.mean) / self.std).to(imgs.dtype)
