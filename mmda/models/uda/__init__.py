@@ -5,13 +5,13 @@ from .dist_align import DistributionAlignment
 from .ema import ema_alpha, ema_update
 from .masking import BlockMasking, MaskedImageConsistency
 from .mixing import BaseMix, ClassMix, CowMix, CutMix
-from .night_augmentation import FixedDay2Night, NightAugmentation
+from .night_augmentation import NightAugmentation
 from .pseudo_label import (PSEUDO_WEIGHT_MODES, pseudo_label_weight,
                            sigmoid_rampup)
 
 __all__ = [
     'BaseMix', 'ClassMix', 'CutMix', 'CowMix', 'StrongAugmentation',
     'BlockMasking', 'MaskedImageConsistency', 'NightAugmentation',
-    'FixedDay2Night', 'pseudo_label_weight', 'sigmoid_rampup',
+    'pseudo_label_weight', 'sigmoid_rampup',
     'PSEUDO_WEIGHT_MODES', 'DistributionAlignment', 'ema_update', 'ema_alpha'
 ]
