@@ -426,7 +426,7 @@ def test_toy_daformer_trains_and_resumes_exactly(tmp_path):
     """tools/train.py on the toy data: 4 uninterrupted iterations equal
     2 + resume + 2 (weights incl. the frozen ImageNet copy, optimizer,
     counters, schedulers)."""
-    from test_resume_methods import _flat, assert_same, train
+    from tests.integration.test_resume_methods import _flat, assert_same, train
     cfg = 'configs/daformer/toy_daformer.py'
     full, half = tmp_path / 'full', tmp_path / 'half'
     out = train(cfg, full, 4, [])
@@ -448,7 +448,7 @@ def test_toy_daformer_trains_and_resumes_exactly(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_toy_daformer_ddp_ranks_in_sync(tmp_path):
-    from test_ddp_methods import assert_ranks_in_sync, dist_train, make_cfg
+    from tests.integration.test_ddp_methods import assert_ranks_in_sync, dist_train, make_cfg
     cfg = make_cfg('configs/daformer/toy_daformer.py', str(tmp_path))
     proc = dist_train(cfg, tmp_path, 29631, timeout=500)
     s0, _, _ = assert_ranks_in_sync(

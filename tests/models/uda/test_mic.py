@@ -300,7 +300,7 @@ def test_toy_dacs_mic_trains_and_resumes_exactly(tmp_path):
     DACS+MIC equal 2 + resume + 2 (the masks come from the per-iteration
     generator, so the resumed half draws the same masks)."""
     import torch as _torch
-    from test_resume_methods import _flat, assert_same, train
+    from tests.integration.test_resume_methods import _flat, assert_same, train
     cfg = 'configs/mic/toy_dacs_mic.py'
     full, half = tmp_path / 'full', tmp_path / 'half'
     out = train(cfg, full, 4, [])
@@ -321,7 +321,7 @@ def test_toy_dacs_mic_trains_and_resumes_exactly(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_toy_daformer_mic_ddp_ranks_in_sync(tmp_path):
-    from test_ddp_methods import assert_ranks_in_sync, dist_train, make_cfg
+    from tests.integration.test_ddp_methods import assert_ranks_in_sync, dist_train, make_cfg
     cfg = make_cfg('configs/mic/toy_daformer_mic.py', str(tmp_path))
     proc = dist_train(cfg, tmp_path, 29632, timeout=500)
     out = proc.stdout + proc.stderr
