@@ -223,3 +223,18 @@ class RankStateHook(Hook):
             iter=runner.iter)
         torch.save(state, osp.join(runner.work_dir,
                                    f'rank{get_rank()}_state.pth'))
+
+
+def flatten(obj, prefix: str = '') -> dict:
+    """Flatten nested dicts/lists (e.g. an optimizer state) into
+    ``'a.0.b' -> value`` pairs, for exact comparisons of saved states."""
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f'{prefix}{k}.'))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            out.update(flatten(v, f'{prefix}{i}.'))
+    else:
+        out[prefix.rstrip('.')] = obj
+    return out

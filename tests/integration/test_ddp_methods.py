@@ -25,7 +25,7 @@ import sys
 import pytest
 import torch
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, flatten
 
 #: every test here trains in subprocesses through tools/
 pytestmark = pytest.mark.slow
@@ -89,18 +89,7 @@ def dist_train(cfg_path, work_dir, port, timeout=300):
     return proc
 
 
-def _flat(obj, prefix=''):
-    """Flatten nested dicts/lists of an optimizer state into key -> value."""
-    out = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(_flat(v, f'{prefix}{k}.'))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            out.update(_flat(v, f'{prefix}{i}.'))
-    else:
-        out[prefix.rstrip('.')] = obj
-    return out
+_flat = flatten  # also imported by the DAFormer/MIC tests
 
 
 def load_ranks(work_dir):

@@ -21,7 +21,7 @@ import sys
 import pytest
 import torch
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, flatten
 
 #: every test here trains in subprocesses through tools/
 pytestmark = pytest.mark.slow
@@ -83,17 +83,7 @@ def train(config, work_dir, iters, extra, resume=None):
     return out
 
 
-def _flat(obj, prefix=''):
-    out = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(_flat(v, f'{prefix}{k}.'))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            out.update(_flat(v, f'{prefix}{i}.'))
-    else:
-        out[prefix.rstrip('.')] = obj
-    return out
+_flat = flatten  # also imported by the DAFormer/MIC tests
 
 
 def assert_same(a, b):
