@@ -46,10 +46,12 @@ train_cfg = dict(
     num_patches=4,
     patch_size=(256, 512),  # from 512x1024 images
     source_only_iters=0,
-    # the source batch is trained with CE only, the focal term is for the
-    # scale-invariant examples (authors' train_adp)
-    source_excluded_losses=('loss_focal', ),
     val_interval=1)
+# SIE trains the model of the child config (model = dict(type='SIE', ...))
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 val_dataloader = {{_base_.cityscapes_val_dataloader}}

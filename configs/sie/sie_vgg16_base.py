@@ -11,14 +11,22 @@
 # For the code's variant use
 #   optim_wrapper.optimizer="dict(type='Adam',lr=1e-6,betas=(0.9,0.99))"
 _base_ = ['../_base_/models/fcn8s_vgg16.py', './sie_cityscapes_base.py']
+# SIE (mmda/models/segmentors/sie.py) trains the FCN8s; the source batch is
+# trained with CE only, the focal term is for the scale-invariant examples
+# (authors' train_adp)
 model = dict(
-    decode_head=dict(loss_decode=[
-        # authors' CrossEntropy2d averages over the non-ignored pixels
-        dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-             avg_non_ignore=True, loss_name='loss_ce'),
-        dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
-             loss_name='loss_focal'),
-    ]))
+    _delete_=True,
+    type='SIE',
+    segmentor=dict(
+        _base_.model,
+        decode_head=dict(_base_.model.decode_head, loss_decode=[
+            # authors' CrossEntropy2d averages over the non-ignored pixels
+            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+                 avg_non_ignore=True, loss_name='loss_ce'),
+            dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
+                 loss_name='loss_focal'),
+        ])),
+    source_excluded_losses=('loss_focal', ))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=1e-6, momentum=0.9, weight_decay=5e-4),

@@ -77,8 +77,8 @@ def make_cfg(method: str, seed: int, work_dir: str, source_iters: int,
         cfg.train_cfg.max_rounds = 0
         cfg.train_cfg.val_after_warmup = False
     if method == 'sie_no_focal':
-        cfg.model.decode_head.loss_decode = [
-            l for l in cfg.model.decode_head.loss_decode
+        cfg.model.segmentor.decode_head.loss_decode = [
+            l for l in cfg.model.segmentor.decode_head.loss_decode
             if l['type'] != 'SoftmaxFocalLoss'
         ]
     return cfg

@@ -51,6 +51,11 @@ from .sie_state import (STATE_VERSION, PhaseIterator, SelfTrainingStateHook,
 class SelfTrainingLoop(BaseLoop):
     """Self-training with scale-invariant examples, in rounds.
 
+    The runner's model is an :class:`~mmda.models.segmentors.sie.SIE`
+    (``model = dict(type='SIE', segmentor=...)``, with
+    ``source_excluded_losses`` and ``deterministic_steps``); its
+    ``train_step`` trains every iteration.
+
     Args:
         runner (Runner): the runner.
         dataloader (DataLoader or dict): the *source* training dataloader
@@ -84,10 +89,6 @@ class SelfTrainingLoop(BaseLoop):
             warm-up iterations (self-training fine-tunes with a much smaller
             rate than source training, e.g. 1e-6 for VGG in the paper; the
             rounds use the optimizer's rate). Defaults to 1.0.
-        source_excluded_losses (Sequence[str]): loss keys (substrings) that
-            do not apply to source batches: the source is trained with
-            cross-entropy only, the focal term is for the examples.
-            Defaults to ``('loss_focal', )``.
         selection_ignore_classes (Sequence[int]): classes that select no
             image (the authors skip 9, 14, 16 for SYNTHIA).
         num_classes (int, optional): ``C`` of ``p / C``; defaults to the
@@ -104,9 +105,6 @@ class SelfTrainingLoop(BaseLoop):
         examples_dir (str): folder in the work dir for the examples.
             Defaults to 'sie'.
         ignore_index (int): label of dropped pixels. Defaults to 255.
-        deterministic_steps (bool): run every training step under a forked
-            torch RNG seeded by the iteration (exact resume with dropout).
-            Defaults to True.
         pseudo_label_quality (bool): log the pixel accuracy, coverage, mIoU
             and class shares of the pseudo-labels of the selected images
             against the target dataset's labels (``seg_map_path`` needed;
@@ -138,7 +136,6 @@ class SelfTrainingLoop(BaseLoop):
                  patch_size: Sequence[int] = (256, 512),
                  source_only_iters: int = 0,
                  source_only_lr_mult: float = 1.0,
-                 source_excluded_losses: Sequence[str] = ('loss_focal', ),
                  selection_ignore_classes: Sequence[int] = (),
                  num_classes: Optional[int] = None,
                  lr_poly_power: Optional[float] = None,
@@ -146,7 +143,6 @@ class SelfTrainingLoop(BaseLoop):
                  val_after_warmup: bool = True,
                  examples_dir: str = 'sie',
                  ignore_index: int = 255,
-                 deterministic_steps: bool = True,
                  pseudo_label_quality: bool = False,
                  max_iters: Optional[int] = None,
                  check_load_from: bool = True) -> None:
@@ -161,11 +157,9 @@ class SelfTrainingLoop(BaseLoop):
         self.epochs_per_round = int(epochs_per_round)
         self.source_only_iters = int(source_only_iters)
         self.source_only_lr_mult = float(source_only_lr_mult)
-        self.source_excluded_losses = tuple(source_excluded_losses)
         self.lr_poly_power = lr_poly_power
         self.val_interval = max(1, int(val_interval))
         self.val_after_warmup = val_after_warmup
-        self.deterministic_steps = deterministic_steps
         self.max_iters_cap = None if max_iters is None else int(max_iters)
         self.check_load_from = bool(check_load_from)
         #: prediction, selection and writing of the rounds
@@ -182,7 +176,6 @@ class SelfTrainingLoop(BaseLoop):
         self._rounds: List[dict] = []
         self._pending_state: Optional[dict] = None
         self._seed: Optional[int] = None
-        self._step_model = None
         if hasattr(self.dataloader.dataset, 'metainfo'):
             self.runner.visualizer.dataset_meta = \
                 self.dataloader.dataset.metainfo
@@ -241,6 +234,7 @@ class SelfTrainingLoop(BaseLoop):
         seed = [int(runner.seed)]
         broadcast_object_list(seed)  # in place; rank 0's seed everywhere
         self._seed = seed[0]
+        self._sie_model()  # the model's type, checked before any work
         self._restore_pending_state()
         for group in runner.optim_wrapper.param_groups:
             group.setdefault('initial_lr', group['lr'])
@@ -356,23 +350,26 @@ class SelfTrainingLoop(BaseLoop):
         for group in self.runner.optim_wrapper.param_groups:
             group['lr'] = group['initial_lr'] * factor
 
-    @property
-    def step_model(self) -> torch.nn.Module:
-        """The segmentor whose ``train_step`` trains an iteration (an
-        :class:`~mmda.models.segmentors.sie.SIE`, see ``SIE.around``)."""
-        if self._step_model is None:
-            self._step_model = MODELS.get('SIE').around(
-                self.runner.model, self.source_excluded_losses,
-                self.deterministic_steps, self._seed)
-        return self._step_model
+    def _sie_model(self) -> torch.nn.Module:
+        """The runner's model, an :class:`~mmda.models.segmentors.sie.SIE`
+        (unwrapped); its per-step RNG gets the run's seed unless its
+        ``train_cfg`` sets one."""
+        model = unwrap(self.runner.model)
+        if not isinstance(model, MODELS.get('SIE')):
+            raise TypeError(
+                'SelfTrainingLoop trains an SIE model: declare model = '
+                "dict(type='SIE', segmentor=<the segmentor config>) (got "
+                f'{type(model).__name__})')
+        model.train_cfg.setdefault('seed', self._seed)
+        return model
 
     def _run_iter(self, src_batch: dict, ex_batch: Optional[dict]) -> None:
         self.runner.call_hook(
             'before_train_iter', batch_idx=self._iter, data_batch=src_batch)
-        step = self.step_model
-        unwrap(step).uda_iter.fill_(self._iter)  # the step's RNG seed
-        outputs = step.train_step(dict(source=src_batch, examples=ex_batch),
-                                  self.runner.optim_wrapper)
+        self._sie_model().uda_iter.fill_(self._iter)  # the step's RNG seed
+        outputs = self.runner.model.train_step(
+            dict(source=src_batch, examples=ex_batch),
+            self.runner.optim_wrapper)
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=self._iter,

@@ -128,6 +128,9 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: dict,
         raise ValueError(f'checkpoint {name!r}: no state_dict to load')
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items()}
+    migrate = getattr(model, 'migrate_state_dict', None)
+    if migrate is not None:  # e.g. SIE's student under a plain checkpoint
+        state = migrate(state)
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     bad = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items()

@@ -25,7 +25,6 @@ from mmengine.optim import OptimWrapper
 from torch import Tensor
 
 from mmda.registry import MODELS
-from ..utils import unwrap
 from .base_uda import BaseUDASegmentor
 
 
@@ -39,10 +38,12 @@ class SIE(BaseUDASegmentor):
     ``loss`` (sum of both), ``src.*`` and ``sie.*`` (the parsed losses of
     each batch).
 
-    :class:`~mmda.engine.loops.SelfTrainingLoop` builds an ``SIE`` around the
-    runner's model (:meth:`around`), so SIE configs keep
-    a plain mmseg segmentor as ``model`` and their checkpoints its keys; a
-    config may also declare ``model = dict(type='SIE', segmentor=...)``.
+    SIE configs declare ``model = dict(type='SIE', segmentor=...)`` and
+    :class:`~mmda.engine.loops.SelfTrainingLoop` trains that model. The
+    checkpoints hold the student's weights under ``student.``; a checkpoint
+    of a plain segmentor (a source-only start, or an SIE checkpoint of the
+    time the loop wrapped the config's segmentor) loads through
+    :meth:`migrate_state_dict`.
 
     Args:
         segmentor (dict | nn.Module): the student (config or built model).
@@ -67,32 +68,43 @@ class SIE(BaseUDASegmentor):
         self.source_excluded_losses = tuple(source_excluded_losses)
         self.deterministic_steps = bool(deterministic_steps)
 
+    #: the counters of :class:`BaseUDASegmentor` (not segmentor weights)
+    _counters = ('ema_step', 'uda_iter')
+
     @classmethod
-    def around(cls, model: nn.Module,
-               source_excluded_losses: Sequence[str] = ('loss_focal', ),
-               deterministic_steps: bool = True,
-               seed: Optional[int] = None) -> nn.Module:
-        """The ``SIE`` that trains ``model`` (a runner's model, possibly
-        DDP-wrapped): ``model`` itself if it is an ``SIE`` (its
-        ``source_excluded_losses`` must match), else a new ``SIE`` with
-        ``model`` as its student (the checkpoints keep ``model``'s keys).
-        ``seed``: of the per-step RNG."""
-        own = unwrap(model)
-        if isinstance(own, cls):
-            if own.source_excluded_losses != tuple(source_excluded_losses):
-                raise ValueError(
-                    'train_cfg.source_excluded_losses '
-                    f'{tuple(source_excluded_losses)} differs from the SIE '
-                    f"model's {own.source_excluded_losses}")
-            own.deterministic_steps = bool(deterministic_steps)
-            sie = model
-        else:
-            sie = own = cls(model,
-                            source_excluded_losses=source_excluded_losses,
-                            deterministic_steps=deterministic_steps)
-        if seed is not None:
-            own.train_cfg['seed'] = int(seed)
-        return sie
+    def migrate_state_dict(cls, state: dict, prefix: str = '') -> dict:
+        """``state`` with the keys of a plain segmentor moved under
+        ``student.`` (in place; also returned).
+
+        SIE checkpoints written before the configs declared
+        ``type='SIE'`` (the loop wrapped the config's plain segmentor), and
+        the source-only checkpoints SIE starts from (``load_from``), hold
+        the segmentor's own keys (``backbone.*``, ``decode_head.*``). A
+        ``state`` that has no key under ``{prefix}student.`` gets them
+        there, and the step counters (absent from such checkpoints) start
+        at 0; a state of an ``SIE`` is returned unchanged.
+        """
+        if any(k.startswith(prefix + 'student.') for k in state):
+            return state
+        keys = [k for k in state if k.startswith(prefix)
+                and k[len(prefix):] not in cls._counters]
+        for k in keys:
+            state[prefix + 'student.' + k[len(prefix):]] = state.pop(k)
+        meta = getattr(state, '_metadata', None)  # module versions
+        if meta is not None:
+            for k in [k for k in meta if k.startswith(prefix) and k != prefix
+                      and k[len(prefix):] not in ('', 'student')]:
+                meta[prefix + 'student.' + k[len(prefix):]] = meta.pop(k)
+        for name in cls._counters:
+            state.setdefault(prefix + name,
+                             torch.zeros((), dtype=torch.long))
+        return state
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # the checkpoint-loading path of mmengine (load_from, resume,
+        # tools/test.py) and of torch's load_state_dict both come here
+        self.migrate_state_dict(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @contextmanager
     def step_rng(self):

@@ -45,7 +45,7 @@ def _options() -> dict:
         'train_cfg.epochs_per_round': 1,
         'train_cfg.val_after_warmup': False,
         'train_cfg.val_interval': 100,
-        'model.decode_head.dropout_ratio': 0.1,
+        'model.segmentor.decode_head.dropout_ratio': 0.1,
         'default_hooks.checkpoint.interval': 1000,
     })
     return out
@@ -96,7 +96,7 @@ def record_run(work_dir: str) -> dict:
             num_iters=info['num_iters'],
             pseudo_label_quality=info.get('pseudo_label_quality'),
             files={osp.relpath(f, root): _sha(f) for f in files}))
-    model = runner.model
+    model = runner.model.student  # the SIE's segmentor (the recorded keys)
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())

@@ -90,8 +90,8 @@ def test_one_amp_train_step_of_every_model(name, amp_on_cpu):
 
 
 def test_amp_sie_train_step(amp_on_cpu):
-    """SIE's step (``mmda/models/segmentors/sie.py``, built around a plain
-    segmentor as ``SelfTrainingLoop`` does): a source and an example batch
+    """SIE's step (``mmda/models/segmentors/sie.py``, with a built plain
+    segmentor as its student): a source and an example batch
     back-propagated through the one wrapper, under autocast, one update."""
     from tests.helpers import tiny_segmentor
 
@@ -103,7 +103,8 @@ def test_amp_sie_train_step(amp_on_cpu):
     ow = AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(),
                                                    lr=0.01))
     amp_on_cpu(ow)
-    sie = MODELS.get('SIE').around(model, seed=0)
+    sie = MODELS.build(dict(type='SIE', segmentor=model,
+                            train_cfg=dict(seed=0)))
     batch = lambda b: dict(inputs=b['inputs'],  # noqa: E731
                            data_samples=b['data_samples'])
     before = trainable_state(model)

@@ -23,6 +23,12 @@ def _plain(seed=0):
     return model
 
 
+def _sie(model, seed):
+    """An ``SIE`` training the built ``model`` (its student, as it is)."""
+    return MODELS.build(dict(type='SIE', segmentor=model,
+                             train_cfg=dict(seed=seed)))
+
+
 def _batch(seed):
     b = uda_batch(seed)
     return dict(inputs=b['inputs'], data_samples=b['data_samples'])
@@ -65,7 +71,7 @@ def test_sie_step_equals_the_loop_step_it_replaces(with_examples):
                                           momentum=0.9))
     ow = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05,
                                       momentum=0.9))
-    sie = MODELS.get('SIE').around(model, seed=7)
+    sie = _sie(model, seed=7)
     for it in range(3):
         src = _batch(2 * it)
         ex = _batch(2 * it + 1) if with_examples else None
@@ -80,26 +86,44 @@ def test_sie_step_equals_the_loop_step_it_replaces(with_examples):
     # dropout drew from the step's seeded RNG: another seed differs
     other = copy.deepcopy(model)
     ow2 = OptimWrapper(torch.optim.SGD(other.parameters(), lr=0.05))
-    s1 = MODELS.get('SIE').around(other, seed=8)
+    s1 = _sie(other, seed=8)
     out8 = s1.train_step(dict(source=_batch(0), examples=None), ow2)
-    s0 = MODELS.get('SIE').around(copy.deepcopy(model), seed=7)
+    s0 = _sie(copy.deepcopy(model), seed=7)
     out7 = s0.train_step(dict(source=_batch(0), examples=None), OptimWrapper(
         torch.optim.SGD(s0.student.parameters(), lr=0.05)))
     assert not torch.equal(out7['loss'], out8['loss'])
 
 
-def test_sie_around_keeps_the_model_and_its_keys():
-    model = _plain()
-    keys = set(model.state_dict())
-    sie = MODELS.get('SIE').around(model, ('loss_focal', ), True, 3)
-    assert sie.student is model and sie.train_cfg['seed'] == 3
-    assert set(model.state_dict()) == keys  # the runner's model unchanged
-    # a config-built SIE is used as it is; its settings must agree
-    cfg_sie = MODELS.build(dict(type='SIE', segmentor=tiny_segmentor()))
-    assert MODELS.get('SIE').around(cfg_sie, seed=1) is cfg_sie
-    assert cfg_sie.train_cfg['seed'] == 1
-    with pytest.raises(ValueError, match='source_excluded_losses'):
-        MODELS.get('SIE').around(cfg_sie, ('loss_ce', ))
+def test_a_plain_segmentor_checkpoint_loads_into_the_student(tmp_path):
+    """SIE checkpoints of the time the loop wrapped a plain config model,
+    and the source-only checkpoints SIE starts from, hold the segmentor's
+    own keys: mmengine's checkpoint loading puts them under ``student.``."""
+    from mmengine.runner.checkpoint import load_checkpoint
+
+    from mmda.engine.loops.sie_state import check_checkpoint_fits
+    plain = _plain(seed=1)
+    with torch.no_grad():  # every tensor differs from a fresh model's
+        for v in plain.state_dict().values():
+            if v.dtype.is_floating_point:
+                v.add_(torch.rand_like(v) + 0.5)
+    path = str(tmp_path / 'plain.pth')
+    torch.save({'state_dict': plain.state_dict(), 'meta': {}}, path)
+    torch.manual_seed(2)
+    sie = MODELS.build(dict(type='SIE', segmentor=tiny_segmentor()))
+    sie.uda_iter.fill_(5)
+    check_checkpoint_fits(sie, torch.load(path, weights_only=False), path)
+    load_checkpoint(sie, path, strict=True)
+    got = sie.student.state_dict()
+    assert all(torch.equal(v, got[k]) for k, v in plain.state_dict().items())
+    assert int(sie.uda_iter) == 0 and int(sie.ema_step) == 0
+    # torch's own loader too; an SIE state dict is left as it is
+    sie2 = MODELS.build(dict(type='SIE', segmentor=tiny_segmentor()))
+    sie2.load_state_dict(plain.state_dict(), strict=True)
+    sie.uda_iter.fill_(3)
+    sie2.load_state_dict(sie.state_dict(), strict=True)
+    assert int(sie2.uda_iter) == 3
+    assert all(torch.equal(v, sie2.state_dict()[k])
+               for k, v in sie.state_dict().items())
 
 
 def test_config_built_sie_trains_the_student():
