@@ -1,3 +1,8 @@
-from mmda.utils.imports import import_submodules
+from .hooks import *  # noqa: F401,F403
+from .loops import *  # noqa: F401,F403
+from .optim_wrappers import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+from . import hooks, loops, optim_wrappers, optimizers
 
-import_submodules(__name__, __path__)
+__all__ = (hooks.__all__ + loops.__all__ + optim_wrappers.__all__ +
+           optimizers.__all__)

@@ -1,3 +1,4 @@
-from mmda.utils.imports import import_submodules
+from .subset_iou_metric import SubsetIoUMetric
+from .translation_metric import TranslationMetric
 
-import_submodules(__name__, __path__)
+__all__ = ['SubsetIoUMetric', 'TranslationMetric']

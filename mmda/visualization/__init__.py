@@ -1,3 +1,4 @@
-from mmda.utils.imports import import_submodules
+from .translation import translation_grid
+from .uda_panel import make_uda_panel
 
-import_submodules(__name__, __path__)
+__all__ = ['translation_grid', 'make_uda_panel']

@@ -66,8 +66,9 @@ def _cited():
 def test_resolver_rejects_wrong_names():
     assert resolves('mmda.models.segmentors.dacs.DACS')
     assert resolves('mmda.engine.hooks.EMATeacherHook')
-    assert not resolves('mmda.models.DACS')
-    assert not resolves('mmda.engine.EMATeacherHook')
+    assert not resolves('mmda.models.segmentors.NoSuchSegmentor')
+    assert not resolves('mmda.engine.hooks.ema_teacher_hook.NoSuchHook')
+    assert not resolves('mmda.no_such_package.DACS')
 
 
 def test_docstring_names_import():
