@@ -9,14 +9,12 @@ converter convention), the class statistics for rare-class sampling and the
 split file ``train.txt``; :class:`GTA5Dataset` reads that layout.
 """
 import os.path as osp
-from typing import Optional
 
 import numpy as np
 from PIL import Image
 
 from mmda.registry import DATASETS
-from .label_conversion import LabelIdMapper, convert_label_pairs
-from .utils import DEFAULT_SPLIT_FILE, TRAIN_ID_SUFFIX, CheckedSegDataset
+from .label_conversion import ConvertedLabelDataset, LabelIdMapper
 
 GTA5_LAYOUT = """\
 data/gta/
@@ -55,65 +53,27 @@ def read_gta5_label(path: str) -> np.ndarray:
         return np.array(img)
 
 
-def convert_gta5(root: str,
-                 out_dir: Optional[str] = None,
-                 nproc: int = 1,
-                 on_size_mismatch: str = 'resize',
-                 split_file: str = DEFAULT_SPLIT_FILE) -> list:
-    """Convert GTA5 labels to train ids and save class statistics.
-
-    Args:
-        root (str): GTA5 root holding ``images/`` and ``labels/``.
-        out_dir (str, optional): Where ``sample_class_stats.json``,
-            ``samples_with_class.json`` and the split file go. Defaults to
-            ``root``.
-        nproc (int): Worker processes. Defaults to 1.
-        on_size_mismatch (str): A few GTA5 images and labels differ in size:
-            ``'resize'`` the label (nearest) or ``'skip'`` the sample, both
-            with a warning. Defaults to ``'resize'``.
-        split_file (str): Split file name. Defaults to ``'train.txt'``.
-
-    Returns:
-        list[dict]: Per-sample class statistics.
-    """
-    return convert_label_pairs(
-        root,
-        img_dir='images',
-        label_dir='labels',
-        read_label=read_gta5_label,
-        mapper=GTA5_MAPPER,
-        layout=GTA5_LAYOUT,
-        out_dir=out_dir,
-        nproc=nproc,
-        on_size_mismatch=on_size_mismatch,
-        split_file=split_file)
-
-
 @DATASETS.register_module()
-class GTA5Dataset(CheckedSegDataset):
+class GTA5Dataset(ConvertedLabelDataset):
     """GTA5 with labels converted to the 19 Cityscapes train ids.
 
     Layout (see :data:`GTA5_LAYOUT`): images ``images/NNNNN.png``, labels
     ``labels/NNNNN_labelTrainIds.png`` written by
-    ``tools/dataset_converters/gta.py``. ``ann_file='train.txt'`` (written
-    by the converter) lists the converted samples, which leaves out samples
-    skipped for a size mismatch; ``ann_file=''`` uses every image.
-
-    Args:
-        img_suffix (str): Defaults to ``'.png'``.
-        seg_map_suffix (str): Defaults to ``'_labelTrainIds.png'``.
-        data_prefix (dict, optional): Defaults to
-            ``dict(img_path='images', seg_map_path='labels')``.
-        **kwargs: Other ``BaseSegDataset`` arguments.
+    ``tools/dataset_converters/gta.py`` (:func:`convert_gta5`).
+    ``ann_file='train.txt'`` (written by the converter) lists the converted
+    samples, which leaves out samples skipped for a size mismatch;
+    ``ann_file=''`` uses every image. Arguments: see
+    :class:`~.label_conversion.ConvertedLabelDataset` (``data_prefix``
+    defaults to ``dict(img_path='images', seg_map_path='labels')``).
     """
     DATASET_NAME = 'GTA5'
     LAYOUT = GTA5_LAYOUT
     CONVERTER = osp.join('tools', 'dataset_converters', 'gta.py')
     DEFAULT_DATA_PREFIX = dict(img_path='images', seg_map_path='labels')
+    MAPPER = GTA5_MAPPER
+    read_label = staticmethod(read_gta5_label)
 
-    def __init__(self,
-                 img_suffix: str = '.png',
-                 seg_map_suffix: str = TRAIN_ID_SUFFIX,
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
+
+#: Convert GTA5 labels to train ids and save class statistics
+#: (:meth:`~.label_conversion.ConvertedLabelDataset.convert`).
+convert_gta5 = GTA5Dataset.convert

@@ -15,14 +15,12 @@ reported over 16 and 13 classes: see
 (``classes='synthia16'`` / ``'synthia13'``).
 """
 import os.path as osp
-from typing import Optional
 
 import cv2
 import numpy as np
 
 from mmda.registry import DATASETS
-from .label_conversion import LabelIdMapper, convert_label_pairs
-from .utils import DEFAULT_SPLIT_FILE, TRAIN_ID_SUFFIX, CheckedSegDataset
+from .label_conversion import ConvertedLabelDataset, LabelIdMapper
 
 SYNTHIA_LAYOUT = """\
 data/synthia/
@@ -71,65 +69,26 @@ def read_synthia_label(path: str) -> np.ndarray:
     return np.ascontiguousarray(label[:, :, 2])
 
 
-def convert_synthia(root: str,
-                    out_dir: Optional[str] = None,
-                    nproc: int = 1,
-                    on_size_mismatch: str = 'resize',
-                    split_file: str = DEFAULT_SPLIT_FILE) -> list:
-    """Convert SYNTHIA labels to train ids and save class statistics.
-
-    Args:
-        root (str): SYNTHIA RAND_CITYSCAPES root holding ``RGB/`` and
-            ``GT/LABELS/``.
-        out_dir (str, optional): Where ``sample_class_stats.json``,
-            ``samples_with_class.json`` and the split file go. Defaults to
-            ``root``.
-        nproc (int): Worker processes. Defaults to 1.
-        on_size_mismatch (str): ``'resize'`` a label whose size differs from
-            its image (nearest) or ``'skip'`` the sample, with a warning.
-        split_file (str): Split file name. Defaults to ``'train.txt'``.
-
-    Returns:
-        list[dict]: Per-sample class statistics.
-    """
-    return convert_label_pairs(
-        root,
-        img_dir='RGB',
-        label_dir=osp.join('GT', 'LABELS'),
-        read_label=read_synthia_label,
-        mapper=SYNTHIA_MAPPER,
-        layout=SYNTHIA_LAYOUT,
-        out_dir=out_dir,
-        nproc=nproc,
-        on_size_mismatch=on_size_mismatch,
-        split_file=split_file)
-
-
 @DATASETS.register_module()
-class SynthiaDataset(CheckedSegDataset):
+class SynthiaDataset(ConvertedLabelDataset):
     """SYNTHIA RAND_CITYSCAPES with labels converted to 19 train ids.
 
     Layout (see :data:`SYNTHIA_LAYOUT`): images ``RGB/NNNNNNN.png``, labels
     ``GT/LABELS/NNNNNNN_labelTrainIds.png`` written by
-    ``tools/dataset_converters/synthia.py``. ``ann_file='train.txt'``
-    (written by the converter) lists the converted samples; ``ann_file=''``
-    uses every image.
-
-    Args:
-        img_suffix (str): Defaults to ``'.png'``.
-        seg_map_suffix (str): Defaults to ``'_labelTrainIds.png'``.
-        data_prefix (dict, optional): Defaults to
-            ``dict(img_path='RGB', seg_map_path='GT/LABELS')``.
-        **kwargs: Other ``BaseSegDataset`` arguments.
+    ``tools/dataset_converters/synthia.py`` (:func:`convert_synthia`).
+    ``ann_file='train.txt'`` (written by the converter) lists the converted
+    samples; ``ann_file=''`` uses every image. Arguments: see
+    :class:`~.label_conversion.ConvertedLabelDataset` (``data_prefix``
+    defaults to ``dict(img_path='RGB', seg_map_path='GT/LABELS')``).
     """
     DATASET_NAME = 'SYNTHIA'
     LAYOUT = SYNTHIA_LAYOUT
     CONVERTER = osp.join('tools', 'dataset_converters', 'synthia.py')
     DEFAULT_DATA_PREFIX = dict(img_path='RGB', seg_map_path='GT/LABELS')
+    MAPPER = SYNTHIA_MAPPER
+    read_label = staticmethod(read_synthia_label)
 
-    def __init__(self,
-                 img_suffix: str = '.png',
-                 seg_map_suffix: str = TRAIN_ID_SUFFIX,
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
+
+#: Convert SYNTHIA labels to train ids and save class statistics
+#: (:meth:`~.label_conversion.ConvertedLabelDataset.convert`).
+convert_synthia = SynthiaDataset.convert

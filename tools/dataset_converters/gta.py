@@ -13,36 +13,13 @@ Example::
 
     python tools/dataset_converters/gta.py data/gta --nproc 8
 """
-import argparse
-
-from mmda.datasets.gta import convert_gta5
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Convert GTA5 labels to Cityscapes train ids')
-    parser.add_argument('gta_path', help='GTA5 root (images/, labels/)')
-    parser.add_argument(
-        '-o', '--out-dir',
-        help='where the statistics and train.txt go (default: gta_path)')
-    parser.add_argument(
-        '--nproc', default=1, type=int, help='number of worker processes')
-    parser.add_argument(
-        '--size-mismatch',
-        choices=['resize', 'skip'],
-        default='resize',
-        help='a label whose size differs from its image: resize it '
-        '(nearest) or skip the sample; both warn (default: resize)')
-    return parser.parse_args(argv)
+from mmda.datasets.label_conversion import converter_main
+from mmda.datasets.gta import GTA5Dataset
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    convert_gta5(
-        args.gta_path,
-        out_dir=args.out_dir,
-        nproc=args.nproc,
-        on_size_mismatch=args.size_mismatch)
+    """``ROOT [-o OUT_DIR] [--nproc N] [--size-mismatch {resize,skip}]``."""
+    converter_main(GTA5Dataset, 'GTA5 root (images/, labels/)', argv)
 
 
 if __name__ == '__main__':

@@ -15,37 +15,14 @@ Example::
 
     python tools/dataset_converters/synthia.py data/synthia --nproc 8
 """
-import argparse
-
-from mmda.datasets.synthia import convert_synthia
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Convert SYNTHIA labels to Cityscapes train ids')
-    parser.add_argument(
-        'synthia_path', help='SYNTHIA RAND_CITYSCAPES root (RGB/, GT/LABELS/)')
-    parser.add_argument(
-        '-o', '--out-dir',
-        help='where the statistics and train.txt go (default: synthia_path)')
-    parser.add_argument(
-        '--nproc', default=1, type=int, help='number of worker processes')
-    parser.add_argument(
-        '--size-mismatch',
-        choices=['resize', 'skip'],
-        default='resize',
-        help='a label whose size differs from its image: resize it '
-        '(nearest) or skip the sample; both warn (default: resize)')
-    return parser.parse_args(argv)
+from mmda.datasets.label_conversion import converter_main
+from mmda.datasets.synthia import SynthiaDataset
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    convert_synthia(
-        args.synthia_path,
-        out_dir=args.out_dir,
-        nproc=args.nproc,
-        on_size_mismatch=args.size_mismatch)
+    """``ROOT [-o OUT_DIR] [--nproc N] [--size-mismatch {resize,skip}]``."""
+    converter_main(SynthiaDataset,
+                   'SYNTHIA RAND_CITYSCAPES root (RGB/, GT/LABELS/)', argv)
 
 
 if __name__ == '__main__':

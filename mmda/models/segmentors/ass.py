@@ -105,9 +105,9 @@ class ASS(BaseUDASegmentor):
         lambda_sd (float): weight of each ``L_sd`` term (eq. 10). Defaults
             to 1.
         ignore_index (int): label of unlabelled pixels. Defaults to 255.
-        data_preprocessor (dict, optional): defaults to the segmentor's, as
-            ``UDADataPreProcessor``.
-        train_cfg, test_cfg, init_cfg: see :class:`BaseUDASegmentor`.
+        **kwargs: ``data_preprocessor`` (default: the segmentor's, as
+            ``UDADataPreProcessor``), ``train_cfg``, ``test_cfg``,
+            ``init_cfg`` of :class:`BaseUDASegmentor`.
     """
 
     def __init__(self,
@@ -120,18 +120,12 @@ class ASS(BaseUDASegmentor):
                  lambda_gd: float = 1.0,
                  lambda_sd: float = 1.0,
                  ignore_index: int = 255,
-                 data_preprocessor: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 **kwargs) -> None:
         super().__init__(
             segmentor=segmentor,
             teacher=False,
             eval_model='student',
-            data_preprocessor=data_preprocessor,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            init_cfg=init_cfg)
+            **kwargs)
         student = self.student_module
         if getattr(student, 'with_auxiliary_head', False):
             raise ValueError('ASS: the segmentor must not have an '

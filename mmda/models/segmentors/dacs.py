@@ -97,8 +97,9 @@ class DACS(BaseUDASegmentor):
             2023), e.g. ``dict(mask_ratio=0.7, block_size=64)``; keyword
             arguments of :class:`mmda.models.uda.masking.MaskedImageConsistency`.
             ``None`` (default) disables it.
-        data_preprocessor, train_cfg, test_cfg, init_cfg: as
-            :class:`BaseUDASegmentor` (``train_cfg=dict(seed=...)`` fixes
+        **kwargs: ``data_preprocessor``, ``train_cfg``, ``test_cfg``,
+            ``init_cfg`` of :class:`BaseUDASegmentor`
+            (``train_cfg=dict(seed=...)`` fixes
             the seed of the per-iteration generator).
     """
 
@@ -116,18 +117,12 @@ class DACS(BaseUDASegmentor):
                  mix_loss_weight: float = 1.0,
                  ignore_index: int = 255,
                  mic: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 **kwargs) -> None:
         super().__init__(
             segmentor=segmentor,
             teacher=teacher,
             eval_model=eval_model,
-            data_preprocessor=data_preprocessor,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            init_cfg=init_cfg)
+            **kwargs)
         if mix_domain not in ('inter', 'intra'):
             raise ValueError("DACS: mix_domain must be 'inter' or 'intra', "
                              f'got {mix_domain!r}')

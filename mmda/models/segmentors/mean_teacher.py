@@ -109,8 +109,9 @@ class MeanTeacherUDA(DayTranslationMixin, BaseUDASegmentor):
             teacher inherits and evaluation uses) to the supervised pass.
             The paper does not say; see configs/mean_teacher/toy_mt_base.py.
         ignore_index (int): ignored label value.
-        data_preprocessor, train_cfg, test_cfg, init_cfg: as
-            :class:`BaseUDASegmentor` (``train_cfg=dict(seed=...)`` fixes
+        **kwargs: ``data_preprocessor``, ``train_cfg``, ``test_cfg``,
+            ``init_cfg`` of :class:`BaseUDASegmentor`
+            (``train_cfg=dict(seed=...)`` fixes
             the per-iteration generator of the augmentations).
     """
 
@@ -136,10 +137,7 @@ class MeanTeacherUDA(DayTranslationMixin, BaseUDASegmentor):
                  student_dropout: bool = True,
                  consistency_bn_stats: str = 'update',
                  ignore_index: int = 255,
-                 data_preprocessor: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 **kwargs) -> None:
         if not teacher:
             raise ValueError('MeanTeacherUDA: needs a teacher (teacher=True):'
                              ' it gives the consistency targets and is '
@@ -148,10 +146,7 @@ class MeanTeacherUDA(DayTranslationMixin, BaseUDASegmentor):
             segmentor=segmentor,
             teacher=teacher,
             eval_model=eval_model,
-            data_preprocessor=data_preprocessor,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            init_cfg=init_cfg)
+            **kwargs)
         if not (sup_day or sup_translated):
             raise ValueError('MeanTeacherUDA: at least one of sup_day and '
                              'sup_translated must be True (no labelled loss '
