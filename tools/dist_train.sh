@@ -1,22 +1,5 @@
 #!/usr/bin/env bash
 # Usage: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args]
-# One process per GPU with NCCL; on a machine without CUDA the processes train
-# on the CPU over gloo. Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT.
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-$PYTHON -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --nproc_per_node=$GPUS \
-    --master_port=$PORT \
-    $(dirname "$0")/train.py \
-    $CONFIG \
-    --launcher pytorch ${@:3}
+# (tools/dist_run.sh: NCCL on GPUs, gloo on the CPU; multi-node: NNODES,
+# NODE_RANK, MASTER_ADDR, PORT)
+exec bash "$(dirname "$0")/dist_run.sh" "$2" train.py "$1" "${@:3}"

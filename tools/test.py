@@ -1,25 +1,20 @@
 # Copyright (c) mmda contributors. Follows MMSegmentation 1.x's tools/test.py.
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmda.utils.launch import (add_runner_args, config_from_args,  # noqa: E402
+                               parse_runner_args, prepare_cfg_for_device,
+                               setup_cpu_distributed)
 
-from mmda.utils.launch import prepare_cfg_for_device, setup_cpu_distributed  # noqa: E402
 
-
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='mmda test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir',
-        help=('if specified, the evaluation metric results will be dumped'
-              'into the directory as json'))
     parser.add_argument(
         '--out',
         type=str,
@@ -39,23 +34,11 @@ def parse_args():
         "1: every image; mmseg's SegVisualizationHook defaults to 50, "
         'which skips every image of a test set of fewer than 50 batches)')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
         '--tta', action='store_true', help='Test time augmentation')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(
+        parser, 'if specified, the evaluation metric results will be dumped '
+        'into the directory as json')
+    return parse_runner_args(parser, argv)
 
 
 def trigger_visualization_hook(cfg, args):
@@ -82,27 +65,13 @@ def trigger_visualization_hook(cfg, args):
 def main():
     args = parse_args()
 
-    from mmda.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-
+    cfg = config_from_args(
+        args, required=('model', 'test_dataloader', 'test_evaluator'))
     from mmda.utils.checkpoint import check_checkpoint_file
-    from mmda.utils.config import check_config, load_config
-    cfg = load_config(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config(cfg, args.config,
-                 required=('model', 'test_dataloader', 'test_evaluator'))
     check_checkpoint_file(args.checkpoint)
     # files loaded when the model/dataset is built (translator, VGG)
     from mmda.utils.weights import check_weight_files
     check_weight_files(cfg, init=False)
-    cfg.launcher = args.launcher
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
 

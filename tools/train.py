@@ -1,22 +1,20 @@
 # Copyright (c) mmda contributors. Follows MMSegmentation 1.x's tools/train.py.
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 
-from mmda.utils.launch import setup_cpu_distributed  # noqa: E402
+from mmda.utils.launch import (add_runner_args, config_from_args,  # noqa: E402
+                               parse_runner_args, setup_cpu_distributed)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a segmentor (mmda)')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -29,29 +27,8 @@ def parse_args(argv=None):
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
-    # will pass the `--local-rank` parameter to `tools/train.py` instead
-    # of `--local_rank`.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser, 'the dir to save logs and models')
+    return parse_runner_args(parser, argv)
 
 
 _AMP = {'OptimWrapper': 'AmpOptimWrapper',
@@ -80,25 +57,10 @@ def enable_amp(cfg) -> None:
 
 def build_train_runner(args):
     """The runner of ``tools/train.py`` (config, CLI options, resume)."""
-    from mmda.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-
-    from mmda.utils.config import check_config, load_config
-    cfg = load_config(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config(cfg, args.config)
+    cfg = config_from_args(args)
     # pretrained files: missing -> error naming file, key and how to get it
     from mmda.utils.weights import check_weight_files
     check_weight_files(cfg)
-    cfg.launcher = args.launcher
-
-    # work_dir is determined in this priority: CLI > segment in file > filename
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
 
     # enable automatic-mixed-precision training
     if args.amp:

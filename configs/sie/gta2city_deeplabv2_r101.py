@@ -16,8 +16,8 @@ _base_ = [
     './sie_gta_source_base.py',  # GTA5 1280x720, batch 1
     './sie_cityscapes_base.py',
 ]
-# SIE (mmda/models/segmentors/sie.py) trains the DeepLabV2; the source batch
-# is trained with CE only, the focal term is for the examples
+# SIE (mmda/models/segmentors/sie.py) trains the DeepLabV2 (losses:
+# ./sie_model_base.py)
 model = dict(
     _delete_=True,
     type='SIE',
@@ -26,12 +26,8 @@ model = dict(
         # whole 512x1024 examples and 720x1280 source images (batch 1)
         data_preprocessor=dict(_base_.model.data_preprocessor, size=None,
                                size_divisor=8),
-        decode_head=dict(_base_.model.decode_head, loss_decode=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                 avg_non_ignore=True, loss_name='loss_ce'),
-            dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
-                 loss_name='loss_focal'),
-        ])),
+        decode_head=dict(_base_.model.decode_head,
+                         loss_decode=_base_.sie_loss_decode)),
     source_excluded_losses=('loss_focal', ))
 train_cfg = dict(lr_poly_power=0.9)
 optim_wrapper = dict(

@@ -1,12 +1,14 @@
 # Shared settings of the scale-invariant-examples (SIE) configs with
 # Cityscapes as target (Subhani & Ali, ECCV 2020;
 # docs/methods.md#scale-invariant-examples; authors' code "LSE"). A child
-# adds the model, the source train_dataloader and the optimizer. Self-training starts from a *source-trained* model: set
+# adds the model (wrapped in SIE with ./sie_model_base.py's losses), the
+# source train_dataloader and the optimizer. Self-training starts from a *source-trained* model: set
 # `load_from` to a source-only checkpoint of the same architecture (e.g.
 # trained with the source-only configs), or `train_cfg.source_only_iters`.
 _base_ = [
     '../_base_/datasets/cityscapes_1024x512.py',
     '../_base_/default_runtime.py',
+    './sie_model_base.py',
 ]
 # Target images to pseudo-label: Cityscapes train at 512x1024 (h x w), no
 # random transform (the authors resize to 1024x512 and predict whole images).
@@ -47,11 +49,6 @@ train_cfg = dict(
     patch_size=(256, 512),  # from 512x1024 images
     source_only_iters=0,
     val_interval=1)
-# SIE trains the model of the child config (model = dict(type='SIE', ...))
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 val_dataloader = {{_base_.cityscapes_val_dataloader}}

@@ -3,7 +3,7 @@
 # complete config: gta2city_fcn8s_vgg16.py / synthia2city_fcn8s_vgg16.py add
 # the source stream.
 # CE + 0.1 * focal (gamma 3) on the examples, CE on the source
-# (sie_cityscapes_base.py excludes the focal term there), lr 1e-6 (the
+# (SIE.source_excluded_losses, ./sie_model_base.py), lr 1e-6 (the
 # authors' code "LSE": --learning-rate default), momentum 0.9, wd 5e-4.
 # Note: the authors' released code optimises VGG with Adam(0.9, 0.99),
 # lr 1e-6 (biases x2) and no weight decay; SGD (momentum 0.9, wd 5e-4) is
@@ -11,21 +11,13 @@
 # For the code's variant use
 #   optim_wrapper.optimizer="dict(type='Adam',lr=1e-6,betas=(0.9,0.99))"
 _base_ = ['../_base_/models/fcn8s_vgg16.py', './sie_cityscapes_base.py']
-# SIE (mmda/models/segmentors/sie.py) trains the FCN8s; the source batch is
-# trained with CE only, the focal term is for the scale-invariant examples
-# (authors' train_adp)
+# SIE (mmda/models/segmentors/sie.py) trains the FCN8s (losses:
+# ./sie_model_base.py)
 model = dict(
     _delete_=True,
     type='SIE',
-    segmentor=dict(
-        _base_.model,
-        decode_head=dict(_base_.model.decode_head, loss_decode=[
-            # authors' CrossEntropy2d averages over the non-ignored pixels
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                 avg_non_ignore=True, loss_name='loss_ce'),
-            dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
-                 loss_name='loss_focal'),
-        ])),
+    segmentor=dict(_base_.model, decode_head=dict(
+        _base_.model.decode_head, loss_decode=_base_.sie_loss_decode)),
     source_excluded_losses=('loss_focal', ))
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -30,26 +30,16 @@
 _base_ = [
     '../_base_/models/deeplabv2_tiny.py',
     '../_base_/default_runtime.py',
+    './sie_model_base.py',
 ]
-# SIE (mmda/models/segmentors/sie.py) trains the base config's segmentor
-# with CE + 0.1 focal; the source batch is trained with CE only, the focal
-# term is for the scale-invariant examples (authors' train_adp)
+# SIE (mmda/models/segmentors/sie.py) trains the tiny DeepLab with CE + 0.1
+# focal on the examples, CE on the source (./sie_model_base.py)
 model = dict(
     _delete_=True,
     type='SIE',
-    segmentor=dict(
-        _base_.model,
-        decode_head=dict(_base_.model.decode_head, loss_decode=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                 avg_non_ignore=True, loss_name='loss_ce'),
-            dict(type='SoftmaxFocalLoss', gamma=3.0, loss_weight=0.1,
-                 loss_name='loss_focal'),
-        ])),
+    segmentor=dict(_base_.model, decode_head=dict(
+        _base_.model.decode_head, loss_decode=_base_.sie_loss_decode)),
     source_excluded_losses=('loss_focal', ))
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
 source_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

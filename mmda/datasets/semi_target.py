@@ -34,22 +34,10 @@ from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
 from mmda.registry import DATASETS
-from .uda_dataset import UDADataset
+from .uda_dataset import UDADataset, build_dataset
 
 #: Labelled-subset sizes of ASS Table 1 (Cityscapes has 2975 train images).
 ASS_LABELED_COUNTS = (50, 100, 200, 500, 1000, 'all')
-
-
-def _build_dataset(cfg, name: str):
-    if isinstance(cfg, dict):
-        if 'type' not in cfg:
-            raise KeyError(f'{name}: dataset config needs a `type`, got keys '
-                           f'{sorted(cfg)}')
-        return DATASETS.build(cfg)
-    if isinstance(cfg, Dataset):
-        return cfg
-    raise TypeError(f'{name}: expected a dataset config dict or a dataset, '
-                    f'got {type(cfg)}')
 
 
 def sample_keys(dataset) -> List[str]:
@@ -166,7 +154,7 @@ def write_split_file(path: str, keys: Sequence[str], header: str = '') -> None:
 def _split_target(target_cfg, name: str, num_labeled, split_file, seed
                   ) -> Tuple[object, List[int], List[str]]:
     """Build the full target set and choose T_L; returns (full, idx, keys)."""
-    full = _build_dataset(target_cfg, name)
+    full = build_dataset(target_cfg, name)
     if hasattr(full, 'full_init'):
         full.full_init()
     if len(full) == 0:
@@ -199,10 +187,22 @@ def _subset(target_cfg, full, indices: List[int]):
 
 
 class _SplitMixin:
-    """``save_split`` shared by the datasets that hold a labelled split."""
+    """The labelled split (keys, indices, description) and ``save_split``,
+    shared by the datasets that hold one."""
 
     labeled_keys: List[str]
     split_info: str
+
+    def _set_split(self, keys: List[str], idx: List[int], total: int,
+                   split_file: Optional[str], num_labeled,
+                   split_seed: int) -> None:
+        self.labeled_keys = keys
+        self.labeled_indices = idx
+        self.split_info = (
+            f'labelled target split (mmda {type(self).__name__}): '
+            f'{len(idx)} of {total} images; '
+            + (f'split_file={split_file}' if split_file is not None else
+               f'num_labeled={num_labeled}, split_seed={split_seed}'))
 
     def save_split(self, path: str) -> None:
         """Write the labelled image list to ``path`` (a split file)."""
@@ -284,14 +284,9 @@ class SemiTargetUDADataset(_SplitMixin, UDADataset):
         self.labeled = _subset(target, full, idx)
         unlabeled_ds = _subset(target, full, rest)
         super().__init__(source=source, target=unlabeled_ds, **kwargs)
-        self.labeled_keys = keys
-        self.labeled_indices = idx
+        self._set_split(keys, idx, len(full), split_file, num_labeled,
+                        split_seed)
         self.labeled_sampling = labeled_sampling
-        self.split_info = (
-            f'labelled target split (mmda SemiTargetUDADataset): '
-            f'{len(idx)} of {len(full)} images; '
-            + (f'split_file={split_file}' if split_file is not None else
-               f'num_labeled={num_labeled}, split_seed={split_seed}'))
         print_log(f'{name}: {len(self.source)} source, {len(idx)} labelled '
                   f'and {len(unlabeled_ds)} unlabelled target images',
                   'current')
@@ -353,13 +348,8 @@ class LabeledSubsetDataset(_SplitMixin, Dataset):
                              f'(num_labeled={num_labeled}, split_file='
                              f'{split_file})')
         self.dataset = _subset(dataset, full, idx)
-        self.labeled_keys = keys
-        self.labeled_indices = idx
-        self.split_info = (
-            f'labelled target split (mmda LabeledSubsetDataset): '
-            f'{len(idx)} of {len(full)} images; '
-            + (f'split_file={split_file}' if split_file is not None else
-               f'num_labeled={num_labeled}, split_seed={split_seed}'))
+        self._set_split(keys, idx, len(full), split_file, num_labeled,
+                        split_seed)
 
     @property
     def metainfo(self) -> dict:

@@ -74,6 +74,20 @@ def rcs_class_probabilities(
     return classes, probs / probs.sum()
 
 
+def build_dataset(cfg, what: str) -> Dataset:
+    """A dataset from its config dict (built from mmda's registry), or
+    ``cfg`` itself if it is a dataset; ``what`` names it in the errors."""
+    if isinstance(cfg, dict):
+        if 'type' not in cfg:
+            raise KeyError(f'{what}: the dataset config needs a `type` (a '
+                           f'dataset class), got keys {sorted(cfg)}')
+        return DATASETS.build(cfg)
+    if isinstance(cfg, Dataset):
+        return cfg
+    raise TypeError(f'{what}: expected a dataset config dict or a dataset, '
+                    f'got {type(cfg)}')
+
+
 @DATASETS.register_module()
 class UDADataset(Dataset):
     """Pairs of a source and a target sample.
@@ -144,8 +158,8 @@ class UDADataset(Dataset):
             raise ValueError(f'UDADataset: target_sampling must be one of '
                              f'{self._TARGET_SAMPLING}, got '
                              f'{target_sampling!r}')
-        self.source = self._build(source, 'source')
-        self.target = self._build(target, 'target')
+        self.source = build_dataset(source, 'UDADataset: `source`')
+        self.target = build_dataset(target, 'UDADataset: `target`')
         if extra is not None and not isinstance(extra, dict):
             raise TypeError('UDADataset: `extra` must be a dict {name: '
                             f'dataset config}}, got {type(extra).__name__}')
@@ -157,7 +171,7 @@ class UDADataset(Dataset):
                     f'UDADataset: extra stream name {name!r} must be an '
                     "identifier other than 'target' / 'translated' (it "
                     'prefixes the batch keys, e.g. day -> day_inputs)')
-            self.extra[name] = self._build(cfg, f'extra.{name}')
+            self.extra[name] = build_dataset(cfg, f'UDADataset: `extra.{name}`')
             if len(self.extra[name]) == 0:
                 raise ValueError(f'UDADataset: the extra dataset {name!r} '
                                  f'({type(self.extra[name]).__name__}) is '
@@ -191,19 +205,6 @@ class UDADataset(Dataset):
         self.rcs_cfg = None
         if rare_class_sampling is not None:
             self._init_rcs(dict(rare_class_sampling), source)
-
-    # ------------------------------------------------------------------ build
-    @staticmethod
-    def _build(cfg, key: str):
-        if isinstance(cfg, dict):
-            if 'type' not in cfg:
-                raise KeyError(f'UDADataset: `{key}` config needs a `type` '
-                               f'(a dataset class), got keys {sorted(cfg)}')
-            return DATASETS.build(cfg)
-        if isinstance(cfg, Dataset):
-            return cfg
-        raise TypeError(f'UDADataset: `{key}` must be a dataset config dict '
-                        f'or a dataset, got {type(cfg)}')
 
     @property
     def metainfo(self) -> dict:

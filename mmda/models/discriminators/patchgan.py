@@ -8,14 +8,13 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
-from mmengine.model import BaseModule
 
 from mmda.registry import MODELS
-from ..utils import gan_normal_init
+from ..utils import GANModule
 
 
 @MODELS.register_module()
-class PatchDiscriminator(BaseModule):
+class PatchDiscriminator(GANModule):
     """N-layer PatchGAN: C64-C128-C256-C512 (4x4 convs, LeakyReLU 0.2), then a
     4x4 conv to one logit per patch.
 
@@ -97,18 +96,7 @@ class PatchDiscriminator(BaseModule):
             r = (r - 1) * s + k
         return r
 
-    def init_weights(self) -> None:
-        """Normal(0, init_std) init as in CycleGAN unless ``init_cfg``."""
-        if self.init_cfg is not None:
-            super().init_weights()
-            return
-        gan_normal_init(self, self.init_std)
-        self._is_init = True
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Patch logits (B, 1, h, w) for images (B, C, H, W)."""
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f'PatchDiscriminator expects (B, {self.in_channels}, H, W) '
-                f'inputs, got shape {tuple(x.shape)}')
+        self.check_input(x)
         return self.model(x)

@@ -12,10 +12,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
-from mmengine.model import BaseModule
 
 from mmda.registry import MODELS
-from ..utils import gan_normal_init
+from ..utils import GANModule
 
 _UPSAMPLE_MODES = ('bilinear_conv', 'deconv')
 
@@ -72,7 +71,7 @@ class ResnetBlock(nn.Module):
 
 
 @MODELS.register_module()
-class ResnetGenerator(BaseModule):
+class ResnetGenerator(GANModule):
     """CycleGAN ResNet generator: c7s1-C, d2C, d4C, n x R4C, u2C, uC, c7s1-3.
 
     Args:
@@ -166,22 +165,9 @@ class ResnetGenerator(BaseModule):
         ]
         self.model = nn.Sequential(*layers)
 
-    def init_weights(self) -> None:
-        """Normal(0, init_std) conv weights, zero biases, N(1, init_std) norm
-        scales (CycleGAN ``init_type='normal'``), unless ``init_cfg`` is
-        set."""
-        if self.init_cfg is not None:
-            super().init_weights()
-            return
-        gan_normal_init(self, self.init_std)
-        self._is_init = True
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Translate ``x`` (B, C, H, W) in [-1, 1] to (B, C_out, H, W)."""
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f'ResnetGenerator expects (B, {self.in_channels}, H, W) '
-                f'inputs, got shape {tuple(x.shape)}')
+        self.check_input(x)
         h, w = x.shape[-2:]
         m = 2**self.num_down
         pad_h, pad_w = (-h) % m, (-w) % m

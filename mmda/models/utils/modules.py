@@ -4,8 +4,9 @@ of normalised batches."""
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional, Union
 
+import torch
 import torch.nn as nn
-from mmengine.model import is_model_wrapper, normal_init
+from mmengine.model import BaseModule, is_model_wrapper, normal_init
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.dropout import _DropoutNd
 
@@ -171,3 +172,25 @@ def gan_normal_init(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, nn.modules.batchnorm._NormBase) and \
                 m.weight is not None:
             normal_init(m, mean=1.0, std=std, bias=0.0)
+
+
+class GANModule(BaseModule):
+    """Base of the CycleGAN networks (generator, PatchGAN discriminator):
+    :func:`gan_normal_init` with ``self.init_std`` unless ``init_cfg`` is
+    set, and the check of the (B, ``self.in_channels``, H, W) input."""
+
+    def init_weights(self) -> None:
+        """Normal(0, init_std) conv weights, zero biases, N(1, init_std) norm
+        scales (CycleGAN ``init_type='normal'``), unless ``init_cfg`` is
+        set."""
+        if self.init_cfg is not None:
+            super().init_weights()
+            return
+        gan_normal_init(self, self.init_std)
+        self._is_init = True
+
+    def check_input(self, x: torch.Tensor) -> None:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'{type(self).__name__} expects (B, {self.in_channels}, H, W) '
+                f'inputs, got shape {tuple(x.shape)}')
