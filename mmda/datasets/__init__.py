@@ -1,4 +1,5 @@
 from .bdd100k import BDD100KNightDataset
+from .converted_dataset import ConvertedLabelDataset
 from .day2night import Day2NightCityscapesDataset
 from .gta import GTA5Dataset
 from .pseudo_label_dataset import PseudoLabelDataset
@@ -15,5 +16,5 @@ __all__ = [
     'BDD100KNightDataset', 'Day2NightCityscapesDataset', 'GTA5Dataset',
     'PseudoLabelDataset', 'LabeledSubsetDataset', 'SemiTargetUDADataset',
     'SynthiaDataset', 'ToySegDataset', 'UDADataset', 'UnpairedImageDataset',
-    'CheckedSegDataset'
+    'CheckedSegDataset', 'ConvertedLabelDataset'
 ] + _transforms

@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image
 
 from mmda.registry import DATASETS
-from .label_conversion import ConvertedLabelDataset, LabelIdMapper
+from .converted_dataset import ConvertedLabelDataset
+from .label_conversion import LabelIdMapper
 
 GTA5_LAYOUT = """\
 data/gta/
@@ -63,7 +64,7 @@ class GTA5Dataset(ConvertedLabelDataset):
     ``ann_file='train.txt'`` (written by the converter) lists the converted
     samples, which leaves out samples skipped for a size mismatch;
     ``ann_file=''`` uses every image. Arguments: see
-    :class:`~.label_conversion.ConvertedLabelDataset` (``data_prefix``
+    :class:`~.converted_dataset.ConvertedLabelDataset` (``data_prefix``
     defaults to ``dict(img_path='images', seg_map_path='labels')``).
     """
     DATASET_NAME = 'GTA5'
@@ -75,5 +76,5 @@ class GTA5Dataset(ConvertedLabelDataset):
 
 
 #: Convert GTA5 labels to train ids and save class statistics
-#: (:meth:`~.label_conversion.ConvertedLabelDataset.convert`).
+#: (:meth:`~.converted_dataset.ConvertedLabelDataset.convert`).
 convert_gta5 = GTA5Dataset.convert

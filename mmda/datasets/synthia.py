@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 
 from mmda.registry import DATASETS
-from .label_conversion import ConvertedLabelDataset, LabelIdMapper
+from .converted_dataset import ConvertedLabelDataset
+from .label_conversion import LabelIdMapper
 
 SYNTHIA_LAYOUT = """\
 data/synthia/
@@ -78,7 +79,7 @@ class SynthiaDataset(ConvertedLabelDataset):
     ``tools/dataset_converters/synthia.py`` (:func:`convert_synthia`).
     ``ann_file='train.txt'`` (written by the converter) lists the converted
     samples; ``ann_file=''`` uses every image. Arguments: see
-    :class:`~.label_conversion.ConvertedLabelDataset` (``data_prefix``
+    :class:`~.converted_dataset.ConvertedLabelDataset` (``data_prefix``
     defaults to ``dict(img_path='RGB', seg_map_path='GT/LABELS')``).
     """
     DATASET_NAME = 'SYNTHIA'
@@ -90,5 +91,5 @@ class SynthiaDataset(ConvertedLabelDataset):
 
 
 #: Convert SYNTHIA labels to train ids and save class statistics
-#: (:meth:`~.label_conversion.ConvertedLabelDataset.convert`).
+#: (:meth:`~.converted_dataset.ConvertedLabelDataset.convert`).
 convert_synthia = SynthiaDataset.convert

@@ -13,7 +13,7 @@ Example::
 
     python tools/dataset_converters/gta.py data/gta --nproc 8
 """
-from mmda.datasets.label_conversion import converter_main
+from mmda.datasets.converted_dataset import converter_main
 from mmda.datasets.gta import GTA5Dataset
 
 

@@ -15,7 +15,7 @@ Example::
 
     python tools/dataset_converters/synthia.py data/synthia --nproc 8
 """
-from mmda.datasets.label_conversion import converter_main
+from mmda.datasets.converted_dataset import converter_main
 from mmda.datasets.synthia import SynthiaDataset
 
 
