@@ -156,9 +156,26 @@ def test_dump_configs_finds_a_changed_merged_config(tmp_path):
     cfg.write_text("_base_ = '../_base_/b.py'\nx = dict(n=[3])\n")
     tool.dump_all(str(tmp_path / 'same'), root=str(root))
     assert tool.compare(str(tmp_path / 'before'), str(tmp_path / 'same')) \
-        == (1, [], [], [])
+        == (1, {}, [], [])
     base.write_text("x = dict(size=[1, 2])\n")
     tool.dump_all(str(tmp_path / 'changed'), root=str(root))
     assert tool.compare(str(tmp_path / 'before'),
-                        str(tmp_path / 'changed')) == (1, ['m__a.json'], [],
-                                                       [])
+                        str(tmp_path / 'changed')) == (
+        1, {'m__a.json': ['x.size']}, [], [])
+
+
+def test_dump_configs_ignores_only_the_named_helper_keys(tmp_path):
+    """--ignore-keys leaves out a helper key a fragment adds (e.g. `uda`),
+    not a change of another key."""
+    tool = _dump_tool()
+    root = tmp_path / 'repo'
+    (root / 'configs' / 'm').mkdir(parents=True)
+    cfg = root / 'configs' / 'm' / 'a.py'
+    cfg.write_text("x = dict(n=[3, 4])\n")
+    tool.dump_all(str(tmp_path / 'before'), root=str(root))
+    cfg.write_text("uda = dict(n=1)\nx = dict(n=[3, 5])\n")
+    tool.dump_all(str(tmp_path / 'after'), root=str(root))
+    before, after = str(tmp_path / 'before'), str(tmp_path / 'after')
+    assert tool.compare(before, after)[1] == {'m__a.json': ['uda', 'x.n[1]']}
+    assert tool.compare(before, after, ignore_keys=['uda'])[1] == {
+        'm__a.json': ['x.n[1]']}
