@@ -179,3 +179,38 @@ def test_dump_configs_ignores_only_the_named_helper_keys(tmp_path):
     assert tool.compare(before, after)[1] == {'m__a.json': ['uda', 'x.n[1]']}
     assert tool.compare(before, after, ignore_keys=['uda'])[1] == {
         'm__a.json': ['x.n[1]']}
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_rel)
+def test_config_survives_dump_and_reload(path, tmp_path):
+    """tools/train.py writes the merged config to the work dir and a resume
+    re-reads it: the dumped text must load to the same dict (the method
+    fragments' `_base_.uda` reads and `__` helpers leave no trace)."""
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    out = tmp_path / 'dumped.py'
+    cfg.dump(str(out))
+    text = out.read_text()
+    assert '_base_' not in text and '__' not in text.replace('__tuple__', '')
+    assert Config.fromfile(str(out)).to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize('fragment,configs', [
+    ('dacs', ['dacs/gta2city.py', 'dacs/toy_dacs.py',
+              'classmix/cityscapes_1-8.py', 'classmix/voc_1-8.py']),
+    ('daformer', ['daformer/gta2city.py', 'daformer/toy_daformer.py',
+                  'mic/daformer_gta2city.py', 'mic/toy_daformer_mic.py']),
+    ('mean_teacher', ['mean_teacher/cs2night.py', 'mean_teacher/toy_full.py']),
+    ('ass', ['ass/ga_csa_gta2city_100.py', 'ass/toy_ga.py']),
+])
+def test_method_fragment_settings_reach_the_model(fragment, configs):
+    """configs/_base_/uda/<method>.py holds the method's settings once; every
+    config of the method wraps its network with them (configs/README.md), so
+    the model is the fragment's method with the fragment's keys."""
+    uda = Config.fromfile(
+        osp.join(ROOT, 'configs', '_base_', 'uda', f'{fragment}.py')).uda
+    for rel in configs:
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', rel))
+        assert cfg.model.type == uda.type, rel
+        assert set(uda) <= set(cfg.model), (rel, set(uda) - set(cfg.model))
+        assert cfg.model.segmentor.type == 'EncoderDecoder', rel
+        assert 'backbone' not in cfg.model, rel  # wrapped, not merged
