@@ -18,5 +18,5 @@ train_dataloader = dict(
         data_root='data/cityscapes/',
         data_prefix=dict(
             img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-        pipeline={{_base_.mt_day_train_pipeline}}))
+        pipeline=_base_.mt_day_train_pipeline))
 custom_hooks = [dict(type='EMATeacherHook', alpha=0.999, interval=1)]

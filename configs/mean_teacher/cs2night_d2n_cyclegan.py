@@ -26,4 +26,4 @@ train_dataloader = dict(
         translator_config='configs/cyclegan/city2night.py',
         translator_checkpoint='work_dirs/city2night_no_fl/iter_700000.pth',
         translate_scale=0.5,
-        pipeline={{_base_.mt_day_pair_train_pipeline}}))
+        pipeline=_base_.mt_day_pair_train_pipeline))

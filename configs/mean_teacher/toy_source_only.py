@@ -15,5 +15,5 @@ train_dataloader = dict(
         type='ToySegDataset',
         domain='source',
         split='train',
-        pipeline={{_base_.mt_day_train_pipeline}}))
+        pipeline=_base_.mt_day_train_pipeline))
 custom_hooks = [dict(type='EMATeacherHook', alpha=0.99, interval=1)]

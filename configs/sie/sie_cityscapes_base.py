@@ -29,9 +29,9 @@ train_cfg = dict(
             pipeline=sie_target_pipeline)),
     example_dataloader=dict(dataset=dict(pipeline=sie_example_pipeline)),
     patch_size=(256, 512))  # from 512x1024 images
-val_dataloader = {{_base_.cityscapes_val_dataloader}}
+val_dataloader = _base_.cityscapes_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = {{_base_.cityscapes_evaluator}}
+val_evaluator = _base_.cityscapes_evaluator
 test_evaluator = val_evaluator
 # No param scheduler: constant lr (the authors' VGG schedule decays x0.1 every
 # 50k steps of a round, which no round reaches). The checkpoint hook saves

@@ -7,9 +7,9 @@
 # "Duplicate key is not allowed among bases" error. Wire it in the child:
 #   _base_ = ['../_base_/datasets/gta.py',
 #             '../_base_/datasets/cityscapes_512x512.py', ...]
-#   train_dataloader = {{_base_.gta_train_dataloader}}
-#   val_dataloader = {{_base_.cityscapes_val_dataloader}}
-#   val_evaluator = {{_base_.cityscapes_evaluator}}
+#   train_dataloader = _base_.gta_train_dataloader
+#   val_dataloader = _base_.cityscapes_val_dataloader
+#   val_evaluator = _base_.cityscapes_evaluator
 gta_dataset_type = 'GTA5Dataset'
 gta_data_root = 'data/gta/'
 gta_crop_size = (512, 512)

@@ -4,7 +4,7 @@
 # Composable dataset base: every name here starts with `synthia_` (see
 # gta.py for how to wire it). SYNTHIA→Cityscapes is reported over 16 and
 # 13 classes (docs/methods.md#dataset-formats; DACS thesis Table 4.4):
-#   val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
+#   val_evaluator = _base_.synthia_cityscapes_evaluator
 # reports the 19-class mIoU (key `mIoU`) and the 16 / 13-class ones
 # (`16cls/mIoU`, `13cls/mIoU`).
 synthia_dataset_type = 'SynthiaDataset'
