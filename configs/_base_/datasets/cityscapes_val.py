@@ -19,9 +19,7 @@ cityscapes_train = dict(
     data_root=cityscapes_root,
     data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'))
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
+    batch_size=2, num_workers=4, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=1,

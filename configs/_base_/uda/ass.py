@@ -11,10 +11,7 @@ uda = dict(
         type='OutputSpaceDiscriminator', channels=(64, 128, 256, 512)),
     # eq. 9-10. The paper gives no lambda_gadv: 0.001 is AdaptSegNet's
     # output-space weight (single level).
-    lambda_seg=1.0,
-    lambda_gadv=0.001,
-    lambda_gd=1.0,
-    lambda_sd=1.0)
+    lambda_seg=1.0, lambda_gadv=0.001, lambda_gd=1.0, lambda_sd=1.0)
 # Adam(0.9, 0.99), lr 1e-4 for every discriminator (§4.2); the segmentor's
 # optimiser is the schedule's (schedules/schedule_ass_150k.py).
 disc_optim = dict(
