@@ -7,12 +7,5 @@ model = dict(
         negative_slope=0.2),
     # Table 2(b): best at 0.01 (60.16 mIoU with 500 images, Table 1: 60.2)
     lambda_sadv=0.01)
-optim_wrapper = dict(
-    semantic_discriminator=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.99)),
-        clip_grad=None))
-param_scheduler = dict(semantic_discriminator=[
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=250000,
-         by_epoch=False)
-])
+optim_wrapper = dict(semantic_discriminator=_base_.disc_optim)
+param_scheduler = dict(semantic_discriminator=_base_.param_scheduler.student)

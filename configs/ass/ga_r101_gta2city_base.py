@@ -8,8 +8,10 @@
 # output-space discriminator 64-128-256-512 on the softmax maps.
 _base_ = [
     '../_base_/models/deeplabv2_r101_coco.py',
+    '../_base_/uda/ass.py',
     '../_base_/datasets/ass_gta2city.py',
     '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_ass_150k.py',
 ]
 # The Caffe input normalisation of the model base (deeplabv2_r101_coco.py)
 # for the source and target batches; whole 1280x720 / 1024x512 images (no
@@ -17,59 +19,24 @@ _base_ = [
 ass_data_preprocessor = dict(
     _base_.data_preprocessor, type='UDADataPreProcessor', size=None,
     size_divisor=8)
+# the method's settings: configs/_base_/uda/ass.py
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='ASS',
-    segmentor={{_base_.model}},
-    data_preprocessor=ass_data_preprocessor,
-    # D_g: AdaptSegNet's fully convolutional discriminator (§4.1)
-    global_discriminator=dict(
-        type='OutputSpaceDiscriminator', channels=(64, 128, 256, 512)),
-    # eq. 9-10. The paper gives no lambda_gadv: 0.001 is AdaptSegNet's
-    # output-space weight (single level); lambda_sadv is set by the
-    # FCSA / CSA bases (Table 2).
-    lambda_seg=1.0,
-    lambda_gadv=0.001,
-    lambda_gd=1.0,
-    lambda_sd=1.0)
-# One optimizer per network (§4.2): SGD + Nesterov, momentum 0.9, weight
-# decay 5e-4, lr 2.5e-4 (classifier x10 as in AdaptSegNet) for the segmentor;
-# Adam(0.9, 0.99), lr 1e-4 for every discriminator.
+    segmentor=_base_.model,
+    data_preprocessor=ass_data_preprocessor)
+# One optimizer per network (§4.2): the schedule's SGD for the segmentor,
+# `disc_optim` for every discriminator; poly 0.9 over 250k iterations for
+# every learning rate, stop at 150k (schedule_ass_150k.py).
 optim_wrapper = dict(
+    _delete_=True,
     constructor='MultiOptimWrapperConstructor',
-    student=dict(
-        type='OptimWrapper',
-        optimizer=dict(
-            type='SGD', lr=2.5e-4, momentum=0.9, weight_decay=5e-4,
-            nesterov=True),
-        paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}),
-        clip_grad=None),
-    global_discriminator=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.99)),
-        clip_grad=None))
-# Poly 0.9 decay of every learning rate over AdaptSegNet's 250k iterations;
-# training stops at 150k as in AdaptSegNet (NUM_STEPS_STOP).
-poly_iters = 250000
+    student=_base_.optim_wrapper,
+    global_discriminator=_base_.disc_optim)
 param_scheduler = dict(
-    student=[
-        dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=poly_iters,
-             by_epoch=False)
-    ],
-    global_discriminator=[
-        dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=poly_iters,
-             by_epoch=False)
-    ])
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=150000,
-                 val_interval=5000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+    _delete_=True,
+    student=_base_.param_scheduler,
+    global_discriminator=_base_.param_scheduler)
 default_hooks = dict(checkpoint=dict(interval=5000))
 # writes {work_dir}/labeled_split.txt (the labelled Cityscapes images)
 custom_hooks = [dict(type='SaveLabeledSplitHook')]
-# The student and each discriminator get their own DDP wrapper; the model's
-# own train_step runs (several backward passes, one step per optimizer).
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)

@@ -14,47 +14,26 @@
 # oracle was 2.3 points ahead.
 _base_ = [
     '../_base_/models/deeplabv2_tiny.py',
+    '../_base_/uda/ass.py',
     '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_ass_toy_2000.py',
 ]
+# configs/_base_/uda/ass.py with the output-space discriminator halved in
+# width for the 64x128 maps
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='ASS',
-    segmentor={{_base_.model}},
+    segmentor=_base_.model,
     global_discriminator=dict(
-        type='OutputSpaceDiscriminator', channels=(32, 64, 128, 256)),
-    lambda_seg=1.0,
-    lambda_gadv=0.001,
-    lambda_gd=1.0,
-    lambda_sd=1.0)
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
-max_iters = 2000
-disc_optim = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.99)),
-    clip_grad=None)
-poly = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
-]
+        type='OutputSpaceDiscriminator', channels=(32, 64, 128, 256)))
+poly = _base_.param_scheduler
 optim_wrapper = dict(
+    _delete_=True,
     constructor='MultiOptimWrapperConstructor',
-    student=dict(
-        type='OptimWrapper',
-        optimizer=dict(
-            type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4,
-            nesterov=True),
-        paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}),
-        clip_grad=None),
-    global_discriminator=disc_optim)
-param_scheduler = dict(student=poly, global_discriminator=poly)
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+    student=_base_.optim_wrapper,
+    global_discriminator=_base_.disc_optim)
+param_scheduler = dict(_delete_=True, student=poly, global_discriminator=poly)
 default_hooks = dict(
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(interval=_base_.max_iters, max_keep_ckpts=1))
 custom_hooks = [dict(type='SaveLabeledSplitHook')]
 randomness = dict(seed=0)

@@ -16,30 +16,24 @@
 # `optim_parameters`): SGD lr 2.5e-4, momentum 0.9, weight decay 5e-4,
 # poly 0.9 over 40k iterations (schedule_40k.py), classifier (decode head)
 # lr x10 (`classmix_paramwise_cfg`).
-_base_ = ['../_base_/models/deeplabv2_r101_coco.py']
+# The DACS settings (configs/_base_/uda/dacs.py: one weight per batch, the
+# teacher's BatchNorm with the unlabelled batch's own statistics) with the
+# SSL switches below.
+_base_ = [
+    '../_base_/models/deeplabv2_r101_coco.py',
+    '../_base_/uda/dacs.py',
+]
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='DACS',
-    segmentor={{_base_.model}},
+    segmentor=_base_.model,
     # the Caffe input normalisation of the model base (see above) for the
     # labelled and unlabelled batches of whole 512x1024 images
     data_preprocessor=dict(
         _base_.data_preprocessor, type='UDADataPreProcessor',
         size=(512, 1024)),
-    teacher=True,
-    eval_model='student',
-    mix=dict(type='ClassMix', proportion=0.5),
     mix_domain='intra',
-    strong_aug=None,
-    # one weight per batch (thesis §5.2.1; the ClassMix/DACS code computes
-    # `unlabeled_weight` over the whole batch); reduce='image' is an ablation.
-    pseudo_label=dict(mode='threshold_uniform', threshold=0.968,
-                      reduce='batch'),
-    # teacher BatchNorm with the unlabelled batch's own statistics (the
-    # authors' EMA model runs in train mode); 'running' is the ablation.
-    teacher_bn='batch',
-    soft_targets=False,
-    mix_loss_weight=1.0)
+    strong_aug=None)
 # The Cityscapes mean the ClassMix code subtracts (data/cityscapes_loader.py:
 # [73.15835921, 82.90891754, 72.39239876], named RGB there but subtracted
 # after its RGB -> BGR flip, i.e. from the B, G, R channels in that order;
@@ -49,10 +43,6 @@ classmix_cityscapes_mean = [73.15835921, 82.90891754, 72.39239876]
 # sets optim_wrapper.paramwise_cfg from this)
 classmix_paramwise_cfg = dict(
     custom_keys={'student.decode_head': dict(lr_mult=10.0)})
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
 custom_hooks = [
     dict(type='EMATeacherHook', alpha=0.99, interval=1),
     dict(type='UDAVisualizationHook', interval=5000, max_samples=2),

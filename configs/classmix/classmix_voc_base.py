@@ -14,4 +14,4 @@ model = dict(
     data_preprocessor=dict(size=(321, 321)),
     segmentor=dict(decode_head=dict(num_classes=21)))
 # classifier lr x10 (ClassMix code `optim_parameters`, as the DACS configs)
-optim_wrapper = dict(paramwise_cfg={{_base_.classmix_paramwise_cfg}})
+optim_wrapper = dict(paramwise_cfg=_base_.classmix_paramwise_cfg)

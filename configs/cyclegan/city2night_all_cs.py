@@ -6,4 +6,4 @@
 _base_ = ['./city2night.py']
 train_dataloader = dict(
     dataset=dict(
-        domain_a=dict(sources={{_base_.unpaired_day_sources_all_cs}})))
+        domain_a=dict(sources=_base_.unpaired_day_sources_all_cs)))

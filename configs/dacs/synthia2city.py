@@ -13,7 +13,7 @@ _base_ = [
 # SGD of schedule_250k.py, classifier lr x 10 (as gta2city.py)
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'student.decode_head': dict(lr_mult=10.0)}))
-val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
+val_evaluator = _base_.synthia_cityscapes_evaluator
 test_evaluator = val_evaluator
 # checkpoint every validation of schedule_250k (the hooks are in default_runtime)
 default_hooks = dict(checkpoint=dict(interval=10000))

@@ -21,41 +21,18 @@
 #   batch 2 source + 2 target 512x512 crops, 40k iterations (Sec. 4.1)
 # Not reproduced (named in docs/daformer_mic.md): the authors' pseudo-label
 # crop (zero weight on the top 15 and bottom 120 target rows, their
-# "croppl" switch for Cityscapes rectification artefacts) and their teacher
-# in train mode (BatchNorm batch statistics) -- mmda's DACS teacher
-# runs in eval mode.
+# "croppl" switch for Cityscapes rectification artefacts). Their teacher
+# runs in train mode (BatchNorm batch statistics): teacher_bn='batch' of
+# configs/_base_/uda/dacs.py (the DACS default).
 _base_ = [
     '../_base_/models/mit_b5_daformer.py',
+    '../_base_/uda/daformer.py',
     '../_base_/default_runtime.py',
 ]
 max_iters = 40000
 warmup_iters = 1500
-model = dict(
-    _delete_=True,
-    type='DAFormer',
-    segmentor={{_base_.model}},
-    teacher=True,
-    eval_model='student',
-    mix=dict(type='ClassMix', proportion=0.5),
-    mix_domain='inter',
-    strong_aug=dict(
-        type='StrongAugmentation',
-        color_jitter_p=0.8,
-        color_jitter_s=0.2,
-        blur_p=0.5,
-        blur_sigma=(0.15, 1.15),
-        blur_kernel_ratio=0.1),
-    pseudo_label=dict(mode='threshold_uniform', threshold=0.968),
-    feature_dist=dict(
-        loss_weight=0.005,
-        thing_classes=[6, 7, 11, 12, 13, 14, 15, 16, 17, 18],
-        min_ratio=0.75,
-        feature_index=-1),
-    mix_loss_weight=1.0)
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
+# the method's settings: configs/_base_/uda/daformer.py
+model = dict(_base_.uda, _delete_=True, segmentor=_base_.model)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(

@@ -16,7 +16,7 @@ _base_ = [
 synthia_root = 'data/synthia/'
 # the authors' SYNTHIA pipeline is synthia.py's: resize to fit 1280x760,
 # 512x512 crops with cat_max_ratio 0.75, flips
-source_train_pipeline = {{_base_.synthia_train_pipeline}}
+source_train_pipeline = _base_.synthia_train_pipeline
 train_dataloader = dict(
     dataset=dict(
         source=dict(
@@ -25,5 +25,5 @@ train_dataloader = dict(
             data_root=synthia_root,
             ann_file='train.txt',
             pipeline=source_train_pipeline)))
-val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
+val_evaluator = _base_.synthia_cityscapes_evaluator
 test_evaluator = val_evaluator

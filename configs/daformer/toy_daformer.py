@@ -22,39 +22,22 @@
 #   write, so it is off.
 _base_ = [
     '../_base_/models/mit_tiny_daformer.py',
+    '../_base_/uda/daformer.py',
     '../_base_/default_runtime.py',
     '../_base_/datasets/uda_toy.py',
     '../_base_/schedules/schedule_toy_600.py',
 ]
 max_iters = _base_.max_iters
 warmup_iters = 23
+# the method's settings: configs/_base_/uda/daformer.py
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='DAFormer',
-    segmentor={{_base_.model}},
-    teacher=True,
-    eval_model='student',
-    mix=dict(type='ClassMix', proportion=0.5),
-    mix_domain='inter',
-    strong_aug=dict(
-        type='StrongAugmentation',
-        color_jitter_p=0.5,
-        color_jitter_s=0.2,
-        blur_p=0.5,
-        blur_sigma=(0.15, 1.15),
-        blur_kernel_ratio=0.1),
-    pseudo_label=dict(mode='none', threshold=0.968),
-    feature_dist=dict(
-        loss_weight=0.005,
-        thing_classes=[6, 7, 11, 12, 13, 14, 15, 16, 17, 18],
-        min_ratio=0.75,
-        feature_index=-1),
-    mix_loss_weight=1.0)
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
-# AdamW over the toy schedule's Adam (schedule_toy_600.py)
+    segmentor=_base_.model,
+    # the toy DACS's choices (configs/dacs/toy_dacs_base.py): jitter p 0.5,
+    # constant pseudo-label weight
+    strong_aug=dict(_base_.uda.strong_aug, color_jitter_p=0.5),
+    pseudo_label=dict(mode='none', threshold=0.968))
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', weight_decay=0.01),
     paramwise_cfg=dict(

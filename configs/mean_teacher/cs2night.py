@@ -16,7 +16,7 @@
 #   (x_s to the teacher vs G_ST(x_s) to the student); dropout in the student
 #   only for these passes;
 # - rho linear 0.5 -> 0.9 over training; lambda_ssl 0 during a 10k-iteration
-#   warm-up, then linear 50 -> 100 (ConfidenceRampHook);
+#   warm-up, then linear 50 -> 100 (ParamRampHook);
 # - Adam lr 1e-4 (constant: no schedule is given), 50k iterations, 256x256
 #   crops of 512x1024 images, 4 day (+4 translated) + 4 night per iteration.
 # Needed before training (nothing is downloaded):
@@ -31,45 +31,24 @@
 # default_hooks.checkpoint.
 _base_ = [
     '../_base_/models/deeplabv2_vgg16.py',
+    '../_base_/uda/mean_teacher.py',
     '../_base_/datasets/mt_cs2night.py',
     '../_base_/default_runtime.py',
 ]
 crop_size = (256, 256)
 # Used by the UDA data pre-processor (pads training crops to this size).
 data_preprocessor = dict(size=crop_size)
+# the method's settings: configs/_base_/uda/mean_teacher.py
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='MeanTeacherUDA',
-    segmentor={{_base_.model}},
-    teacher=True,
-    eval_model='teacher',
+    segmentor=_base_.model,
     # G_ST(x_s) from the offline Day2Night (CS) copy (Table 1 caption)
     translation='offline',
     translator=None,
     # day consistency pair on the labelled train images; §4.1's "all images
     # from CS" is cs2night_all_cs_day.py (day_images='all')
-    day_images='labelled',
-    sup_day=True,
-    sup_translated=True,
-    night_consistency=True,
-    day_consistency=True,
-    # A_w / A_s (the paper names the kind, not the strength: ours)
-    weak_aug=dict(
-        type='NightAugmentation', noise_std=(0.0, 3.0), brightness=0.1,
-        contrast=0.1, saturation=0.1, hue=0.02),
-    strong_aug=dict(
-        type='NightAugmentation', noise_std=(0.0, 12.0), brightness=0.4,
-        contrast=0.4, saturation=0.4, hue=0.1),
-    confidence_threshold=0.5,  # scheduled by ConfidenceRampHook
-    ssl_weight=0.0,  # scheduled by ConfidenceRampHook
-    consistency_loss=dict(type='MaskedConsistencyLoss', reduction='mean'),
-    consistency_size='logits',
-    night_mask_input='clean',
-    student_dropout=True)
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
+    day_images='labelled')
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.0),
@@ -87,7 +66,7 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='EMATeacherHook', alpha=0.999, interval=1),
     dict(
-        type='ConfidenceRampHook',
+        type='ParamRampHook',
         ramps=[
             # rho: 0.5 -> 0.9 linearly over the whole training (§4.2)
             dict(attr='confidence_threshold', start=0.5, end=0.9),

@@ -13,4 +13,4 @@
 _base_ = ['./cs2night.py']
 model = dict(day_images='all')
 train_dataloader = dict(
-    dataset=dict(extra=dict(day={{_base_.mt_all_cs_day_dataset}})))
+    dataset=dict(extra=dict(day=_base_.mt_all_cs_day_dataset)))

@@ -5,18 +5,9 @@
 # of the segmentation network").
 _base_ = ['./cs2night.py']
 model = dict(
-    translator=None,
-    sup_day=True,
-    sup_translated=False,
-    night_consistency=False,
-    day_consistency=False)
+    translator=None, sup_day=True, sup_translated=False,
+    night_consistency=False, day_consistency=False)
+# the day images alone (the data base's `mt_day_train_dataset`), batch 8
 train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(
-        _delete_=True,
-        type='CityscapesDataset',
-        data_root='data/cityscapes/',
-        data_prefix=dict(
-            img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-        pipeline={{_base_.mt_day_train_pipeline}}))
+    batch_size=8, dataset=dict(_base_.mt_day_train_dataset, _delete_=True))
 custom_hooks = [dict(type='EMATeacherHook', alpha=0.999, interval=1)]

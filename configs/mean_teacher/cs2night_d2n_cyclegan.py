@@ -15,15 +15,11 @@ model = dict(
     translator=None,
     sup_day=False,
     sup_translated=True)
+# the data base's day + offline translation dataset, from this CycleGAN's
+# translated copy
 train_dataloader = dict(
     dataset=dict(
+        _base_.mt_day_pair_train_dataset,
         _delete_=True,
-        type='Day2NightCityscapesDataset',
-        data_root='data/cityscapes/',
-        data_prefix=dict(
-            img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
         translated_dir='data/cityscapes_day2night_cyclegan/leftImg8bit/train',
-        translator_config='configs/cyclegan/city2night.py',
-        translator_checkpoint='work_dirs/city2night_no_fl/iter_700000.pth',
-        translate_scale=0.5,
-        pipeline={{_base_.mt_day_pair_train_pipeline}}))
+        translator_checkpoint='work_dirs/city2night_no_fl/iter_700000.pth'))

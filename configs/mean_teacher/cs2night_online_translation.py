@@ -25,4 +25,4 @@ model = dict(
         ema=True,
         direction='a2b'))
 train_dataloader = dict(
-    dataset=dict(source={{_base_.mt_day_train_dataset}}))
+    dataset=dict(source=_base_.mt_day_train_dataset))

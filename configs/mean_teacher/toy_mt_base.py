@@ -34,38 +34,19 @@
 #   alone).
 _base_ = [
     '../_base_/models/deeplabv2_tiny.py',
+    '../_base_/uda/mean_teacher.py',
     '../_base_/datasets/mt_toy_day2night.py',
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_toy_600.py',
 ]
+# the method's settings (configs/_base_/uda/mean_teacher.py) with the fixed
+# G_ST stand-in and frozen BatchNorm statistics in the consistency passes
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='MeanTeacherUDA',
-    segmentor={{_base_.model}},
-    teacher=True,
-    eval_model='teacher',
+    segmentor=_base_.model,
     translator=dict(type='FixedDay2Night'),
-    sup_day=True,
-    sup_translated=True,
-    night_consistency=True,
-    day_consistency=True,
-    weak_aug=dict(
-        type='NightAugmentation', noise_std=(0.0, 3.0), brightness=0.1,
-        contrast=0.1, saturation=0.1, hue=0.02),
-    strong_aug=dict(
-        type='NightAugmentation', noise_std=(0.0, 12.0), brightness=0.4,
-        contrast=0.4, saturation=0.4, hue=0.1),
-    confidence_threshold=0.5,
-    ssl_weight=0.0,
-    consistency_loss=dict(type='MaskedConsistencyLoss', reduction='mean'),
-    consistency_size='logits',
-    night_mask_input='clean',
-    student_dropout=True,
     consistency_bn_stats='frozen')
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
 # 20% of the toy schedule's 600 iterations (schedule_toy_600.py)
 warmup_iters = 120
 default_hooks = dict(
@@ -73,7 +54,7 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='EMATeacherHook', alpha=0.99, interval=1),
     dict(
-        type='ConfidenceRampHook',
+        type='ParamRampHook',
         ramps=[
             dict(attr='confidence_threshold', start=0.5, end=0.9),
             dict(attr='ssl_weight', start=10.0, end=20.0,

@@ -10,8 +10,5 @@
 # mask_generator block 64 / 0.7). The MIC paper's headline result (75.9 mIoU)
 # is MIC on HRDA; this config is MIC on DAFormer at 512x512 (HRDA's
 # multi-resolution training is not built, see docs/daformer_mic.md).
-_base_ = ['../daformer/gta2city.py']
-model = dict(
-    mic=dict(
-        mask_ratio=0.7, block_size=64, per_image=True, loss_weight=1.0,
-        color_aug=True))
+_base_ = ['../daformer/gta2city.py', '../_base_/uda/mic.py']
+model = dict(mic=_base_.mic)

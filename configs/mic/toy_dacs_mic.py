@@ -17,8 +17,6 @@
 # on the random teacher's labels from the first iteration
 # (docs/daformer_mic.md, "Measured").  The mix loss keeps the toy DACS
 # weight, so DACS and DACS + MIC differ by the MIC term only.
-_base_ = ['../dacs/toy_dacs.py']
-model = dict(
-    mic=dict(
-        mask_ratio=0.7, block_size=8, per_image=True, loss_weight=1.0,
-        color_aug=True, pseudo_threshold=0.968))
+_base_ = ['../dacs/toy_dacs.py', '../_base_/uda/mic.py']
+# 8-pixel patches; MIC's own confidence weight q_T with tau 0.968
+model = dict(mic=dict(_base_.mic, block_size=8, pseudo_threshold=0.968))

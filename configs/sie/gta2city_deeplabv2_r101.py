@@ -17,18 +17,17 @@ _base_ = [
     './sie_cityscapes_base.py',
 ]
 # SIE (mmda/models/segmentors/sie.py) trains the DeepLabV2 (losses:
-# ./sie_model_base.py)
+# ../_base_/uda/sie.py)
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='SIE',
     segmentor=dict(
         _base_.model,
         # whole 512x1024 examples and 720x1280 source images (batch 1)
         data_preprocessor=dict(_base_.model.data_preprocessor, size=None,
                                size_divisor=8),
         decode_head=dict(_base_.model.decode_head,
-                         loss_decode=_base_.sie_loss_decode)),
-    source_excluded_losses=('loss_focal', ))
+                         loss_decode=_base_.sie_loss_decode)))
 train_cfg = dict(lr_poly_power=0.9)
 optim_wrapper = dict(
     type='OptimWrapper',

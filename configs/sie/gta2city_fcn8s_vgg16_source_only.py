@@ -37,9 +37,9 @@ train_dataloader = dict(
         ann_file='train.txt',
         data_prefix=dict(img_path='images', seg_map_path='labels'),
         pipeline=source_only_pipeline))
-val_dataloader = {{_base_.cityscapes_val_dataloader}}
+val_dataloader = _base_.cityscapes_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = {{_base_.cityscapes_evaluator}}
+val_evaluator = _base_.cityscapes_evaluator
 test_evaluator = val_evaluator
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=5e-4))

@@ -5,11 +5,9 @@
 # adds the model and ./sie_cityscapes_base.py.
 _base_ = ['../_base_/datasets/gta.py']
 sie_source_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
     dict(type='Resize', scale=(1280, 720), keep_ratio=False),
-    dict(type='PackSegInputs'),
-]
+    dict(type='PackSegInputs')]
 train_dataloader = dict(
     batch_size=1,
     num_workers=4,
@@ -17,6 +15,6 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='GTA5Dataset',
-        data_root='data/gta/',
+        data_root=_base_.gta_data_root,
         ann_file='train.txt',
         pipeline=sie_source_pipeline))

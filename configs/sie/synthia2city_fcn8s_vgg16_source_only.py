@@ -23,5 +23,5 @@ train_dataloader = dict(
             dict(type='RandomFlip', prob=0.5),
             dict(type='PackSegInputs'),
         ]))
-val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
+val_evaluator = _base_.synthia_cityscapes_evaluator
 test_evaluator = val_evaluator

@@ -29,68 +29,44 @@
 #       load_from=CKPT train_cfg.source_only_iters=0
 _base_ = [
     '../_base_/models/deeplabv2_tiny.py',
+    '../_base_/uda/sie.py',
     '../_base_/default_runtime.py',
-    './sie_model_base.py',
 ]
 # SIE (mmda/models/segmentors/sie.py) trains the tiny DeepLab with CE + 0.1
-# focal on the examples, CE on the source (./sie_model_base.py)
+# focal on the examples, CE on the source (../_base_/uda/sie.py)
 model = dict(
+    _base_.uda,
     _delete_=True,
-    type='SIE',
     segmentor=dict(_base_.model, decode_head=dict(
-        _base_.model.decode_head, loss_decode=_base_.sie_loss_decode)),
-    source_excluded_losses=('loss_focal', ))
-source_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-# deterministic: the images to pseudo-label (target labels are not loaded)
-target_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='PackSegInputs'),
-]
-example_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
+        _base_.model.decode_head, loss_decode=_base_.sie_loss_decode)))
+# Pipeline steps (names starting with `__` stay out of the merged config).
+__load, __labels = dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')
+__flip, __pack = dict(type='RandomFlip', prob=0.5), dict(type='PackSegInputs')
+source_pipeline = [__load, __labels, __flip, __pack]
+target_pipeline = [__load, __pack]
+example_pipeline = [__load, __labels, __flip, __pack]
+test_pipeline = [__load, __labels, __pack]
+__toy_train = dict(type='ToySegDataset', split='train')
 train_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='ToySegDataset', domain='source', split='train',
-        pipeline=source_pipeline))
+    dataset=dict(__toy_train, domain='source', pipeline=source_pipeline))
+# the rounds: configs/_base_/uda/sie.py with the toy's batch sizes, patches
+# and warm-up
 train_cfg = dict(
-    type='SelfTrainingLoop',
     target_dataloader=dict(
         batch_size=16,
         num_workers=0,
-        dataset=dict(
-            type='ToySegDataset', domain='target', split='train',
-            pipeline=target_pipeline)),
+        dataset=dict(__toy_train, domain='target', pipeline=target_pipeline)),
     example_dataloader=dict(
         batch_size=4,
         num_workers=0,
-        persistent_workers=False,
-        sampler=dict(type='DefaultSampler', shuffle=True),
-        dataset=dict(type='PseudoLabelDataset', pipeline=example_pipeline)),
-    init_portion=0.1,
-    portion_step=0.05,
+        dataset=dict(pipeline=example_pipeline)),
     # the paper runs p = 0.1 ... 0.4 (7 rounds); on the toy the rounds peak
     # at p = 0.25 (round 3) and drift after it (see the header): 4 rounds
     max_portion=0.25,
-    epochs_per_round=2,
-    num_patches=4,
     patch_size=(32, 64),
     source_only_iters=1500,
     # warm-up at 10x the self-training lr: 0.01 for source training, 1e-3
@@ -98,14 +74,10 @@ train_cfg = dict(
     source_only_lr_mult=10.0,
     # diagnostic: log each round's pseudo-label accuracy against the toy
     # target's labels (never used for training)
-    pseudo_label_quality=True,
-    val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+    pseudo_label_quality=True)
 val_dataloader = dict(
+    train_dataloader,
     batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='ToySegDataset', domain='target', split='val',
@@ -122,4 +94,3 @@ default_hooks = dict(
         interval=100000,  # the round ends are saved through save_last
         max_keep_ckpts=-1,
         save_param_scheduler=False))
-randomness = dict(seed=0)

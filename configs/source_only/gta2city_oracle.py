@@ -12,10 +12,10 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_40k.py',
 ]
-train_dataloader = {{_base_.cityscapes_train_dataloader}}
-val_dataloader = {{_base_.cityscapes_val_dataloader}}
+train_dataloader = _base_.cityscapes_train_dataloader
+val_dataloader = _base_.cityscapes_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = {{_base_.cityscapes_evaluator}}
+val_evaluator = _base_.cityscapes_evaluator
 test_evaluator = val_evaluator
 # SGD lr 2.5e-4, momentum 0.9, wd 5e-4, poly 0.9 (schedule_40k.py); the
 # classifier learns 10x faster as in the DeepLab / DACS code (docs/methods.md

@@ -4,5 +4,5 @@
 # that the numbers are directly comparable. (synthia.py is listed only for
 # its evaluator.)
 _base_ = ['./gta2city_oracle.py', '../_base_/datasets/synthia.py']
-val_evaluator = {{_base_.synthia_cityscapes_evaluator}}
+val_evaluator = _base_.synthia_cityscapes_evaluator
 test_evaluator = val_evaluator

@@ -156,9 +156,61 @@ def test_dump_configs_finds_a_changed_merged_config(tmp_path):
     cfg.write_text("_base_ = '../_base_/b.py'\nx = dict(n=[3])\n")
     tool.dump_all(str(tmp_path / 'same'), root=str(root))
     assert tool.compare(str(tmp_path / 'before'), str(tmp_path / 'same')) \
-        == (1, [], [], [])
+        == (1, {}, [], [])
     base.write_text("x = dict(size=[1, 2])\n")
     tool.dump_all(str(tmp_path / 'changed'), root=str(root))
     assert tool.compare(str(tmp_path / 'before'),
-                        str(tmp_path / 'changed')) == (1, ['m__a.json'], [],
-                                                       [])
+                        str(tmp_path / 'changed')) == (
+        1, {'m__a.json': ['x.size']}, [], [])
+
+
+def test_dump_configs_ignores_only_the_named_helper_keys(tmp_path):
+    """--ignore-keys leaves out a helper key a fragment adds (e.g. `uda`),
+    not a change of another key."""
+    tool = _dump_tool()
+    root = tmp_path / 'repo'
+    (root / 'configs' / 'm').mkdir(parents=True)
+    cfg = root / 'configs' / 'm' / 'a.py'
+    cfg.write_text("x = dict(n=[3, 4])\n")
+    tool.dump_all(str(tmp_path / 'before'), root=str(root))
+    cfg.write_text("uda = dict(n=1)\nx = dict(n=[3, 5])\n")
+    tool.dump_all(str(tmp_path / 'after'), root=str(root))
+    before, after = str(tmp_path / 'before'), str(tmp_path / 'after')
+    assert tool.compare(before, after)[1] == {'m__a.json': ['uda', 'x.n[1]']}
+    assert tool.compare(before, after, ignore_keys=['uda'])[1] == {
+        'm__a.json': ['x.n[1]']}
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_rel)
+def test_config_survives_dump_and_reload(path, tmp_path):
+    """tools/train.py writes the merged config to the work dir and a resume
+    re-reads it: the dumped text must load to the same dict (the method
+    fragments' `_base_.uda` reads and `__` helpers leave no trace)."""
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    out = tmp_path / 'dumped.py'
+    cfg.dump(str(out))
+    text = out.read_text()
+    assert '_base_' not in text and '__' not in text.replace('__tuple__', '')
+    assert Config.fromfile(str(out)).to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize('fragment,configs', [
+    ('dacs', ['dacs/gta2city.py', 'dacs/toy_dacs.py',
+              'classmix/cityscapes_1-8.py', 'classmix/voc_1-8.py']),
+    ('daformer', ['daformer/gta2city.py', 'daformer/toy_daformer.py',
+                  'mic/daformer_gta2city.py', 'mic/toy_daformer_mic.py']),
+    ('mean_teacher', ['mean_teacher/cs2night.py', 'mean_teacher/toy_full.py']),
+    ('ass', ['ass/ga_csa_gta2city_100.py', 'ass/toy_ga.py']),
+])
+def test_method_fragment_settings_reach_the_model(fragment, configs):
+    """configs/_base_/uda/<method>.py holds the method's settings once; every
+    config of the method wraps its network with them (configs/README.md), so
+    the model is the fragment's method with the fragment's keys."""
+    uda = Config.fromfile(
+        osp.join(ROOT, 'configs', '_base_', 'uda', f'{fragment}.py')).uda
+    for rel in configs:
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', rel))
+        assert cfg.model.type == uda.type, rel
+        assert set(uda) <= set(cfg.model), (rel, set(uda) - set(cfg.model))
+        assert cfg.model.segmentor.type == 'EncoderDecoder', rel
+        assert 'backbone' not in cfg.model, rel  # wrapped, not merged

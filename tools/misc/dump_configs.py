@@ -8,7 +8,11 @@ Usage::
     # ... edit configs/ ...
     python tools/misc/dump_configs.py work_dirs/cfg_after
     python tools/misc/dump_configs.py --compare work_dirs/cfg_before \
-        work_dirs/cfg_after
+        work_dirs/cfg_after --ignore-keys uda mic
+
+``--ignore-keys`` leaves out top-level keys that a restructuring adds on
+purpose (the method fragments' helper keys, see configs/README.md) before
+comparing; each differing config is listed with the paths that differ.
 
 The dump is ``Config.fromfile(path).to_dict()`` with sorted keys; tuples are
 written as ``{"__tuple__": [...]}`` so a list/tuple swap shows as a
@@ -63,21 +67,48 @@ def dump_all(out_dir, root=ROOT):
     return len(paths)
 
 
-def compare(before, after):
+def diff_paths(x, y, prefix=''):
+    """Dotted paths (list items as ``[i]``) where two canonical dumps
+    differ; a key present on one side only is one path."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        out = []
+        for k in sorted(set(x) | set(y)):
+            path = f'{prefix}.{k}' if prefix else k
+            if k not in x or k not in y:
+                out.append(path)
+            else:
+                out += diff_paths(x[k], y[k], path)
+        return out
+    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        out = []
+        for i, (u, v) in enumerate(zip(x, y)):
+            out += diff_paths(u, v, f'{prefix}[{i}]')
+        return out
+    return [] if x == y else [prefix]
+
+
+def compare(before, after, ignore_keys=()):
     """Compare two dump folders.
 
     Returns ``(compared, differ, removed, added)``: the number of configs
-    present in both, the names whose dumps differ, the names only in
-    ``before`` (a config that no longer exists) and only in ``after`` (a
-    new file, e.g. a partial ``*_base.py`` piece: nothing to compare)."""
+    present in both, ``{name: [differing paths]}`` for the dumps that
+    differ, the names only in ``before`` (a config that no longer exists)
+    and only in ``after`` (a new file, e.g. a partial ``*_base.py`` piece:
+    nothing to compare). Top-level keys in ``ignore_keys`` are left out of
+    both sides."""
     a = set(os.listdir(before))
     b = set(os.listdir(after))
-    differ = []
+    differ = {}
     for name in sorted(a & b):
         with open(osp.join(before, name)) as f1, \
                 open(osp.join(after, name)) as f2:
-            if f1.read() != f2.read():
-                differ.append(name)
+            x, y = json.load(f1), json.load(f2)
+        for key in ignore_keys:
+            x.pop(key, None)
+            y.pop(key, None)
+        paths = diff_paths(x, y)
+        if paths:
+            differ[name] = paths
     return len(a & b), differ, sorted(a - b), sorted(b - a)
 
 
@@ -86,13 +117,19 @@ def main(argv=None):
     parser.add_argument('out_dir', nargs='?', help='folder for the dumps')
     parser.add_argument('--compare', nargs=2, metavar=('BEFORE', 'AFTER'),
                         help='compare two dump folders instead')
+    parser.add_argument('--ignore-keys', nargs='+', default=[],
+                        metavar='KEY',
+                        help='with --compare: top-level keys left out of '
+                        'the comparison (helper keys added on purpose)')
     args = parser.parse_args(argv)
     if args.compare:
-        compared, differ, removed, added = compare(*args.compare)
+        compared, differ, removed, added = compare(
+            *args.compare, ignore_keys=args.ignore_keys)
         print(f'{compared} configs compared, {len(differ)} differences, '
               f'{len(removed)} removed, {len(added)} new')
-        for label, names in (('differs', differ), ('removed', removed),
-                             ('new', added)):
+        for name, paths in differ.items():
+            print(f'  differs: {name}: {", ".join(paths)}')
+        for label, names in (('removed', removed), ('new', added)):
             for name in names:
                 print(f'  {label}: {name}')
         return 1 if differ or removed else 0

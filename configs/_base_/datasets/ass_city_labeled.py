@@ -12,17 +12,9 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='LabeledSubsetDataset',
-        dataset=dict(
-            type='CityscapesDataset',
-            data_root={{_base_.cityscapes_root}},
-            data_prefix=dict(
-                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-            pipeline=train_pipeline),
+        dataset=dict(_base_.cityscapes_train, pipeline=train_pipeline),
         num_labeled=100,
         split_file=None,
         split_seed=0))

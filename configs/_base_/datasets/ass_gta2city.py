@@ -26,16 +26,9 @@ target_train_pipeline = [
     dict(type='Resize', scale=(1024, 512), keep_ratio=False),
     dict(type='PackSegInputs'),
 ]
-cityscapes_train = dict(
-    type='CityscapesDataset',
-    data_root={{_base_.cityscapes_root}},
-    data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-    pipeline=target_train_pipeline)
+cityscapes_train = dict(pipeline=target_train_pipeline)
 train_dataloader = dict(
     batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='SemiTargetUDADataset',
         source=dict(
@@ -44,8 +37,7 @@ train_dataloader = dict(
             ann_file='train.txt',
             data_prefix=dict(img_path='images', seg_map_path='labels'),
             pipeline=source_train_pipeline),
-        target=cityscapes_train,
-        # ASS Table 1: 50, 100, 200, 500, 1000 or 'all' (2975) images
+        target=dict(_base_.cityscapes_train, pipeline=target_train_pipeline),
         num_labeled=100,
         split_file=None,
         split_seed=0,

@@ -6,27 +6,20 @@
 # num_labeled / split_seed.
 _base_ = ['./toy_target.py']
 source_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-# T_L and T_U: toy_target.py's training pipeline (scale jitter, crop, flip);
-# the T_U labels are never used by the model.
+    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+    dict(type='RandomFlip', prob=0.5), dict(type='PackSegInputs')]
+# toy_source.py's loader settings, batch 4
 train_dataloader = dict(
-    _delete_=True,
     batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
+        _delete_=True,
         type='SemiTargetUDADataset',
         source=dict(
             type='ToySegDataset', domain='source', split='train',
             pipeline=source_pipeline),
         target=dict(
             type='ToySegDataset', domain='target', split='train',
-            pipeline={{_base_.train_pipeline}}),
+            pipeline=_base_.train_pipeline),
         num_labeled=25,
         split_file=None,
         split_seed=0,

@@ -3,16 +3,13 @@
 # num_labeled / split_seed, the same pipeline and batch size as its T_L.
 _base_ = ['./toy_target.py']
 train_dataloader = dict(
-    _delete_=True,
     batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
+        _delete_=True,
         type='LabeledSubsetDataset',
         dataset=dict(
             type='ToySegDataset', domain='target', split='train',
-            pipeline={{_base_.train_pipeline}}),
+            pipeline=_base_.train_pipeline),
         num_labeled=25,
         split_file=None,
         split_seed=0))

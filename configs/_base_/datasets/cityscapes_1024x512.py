@@ -5,19 +5,13 @@
 _base_ = ['./cityscapes_512x512.py']
 # the whole resized image (h, w), e.g. for the data preprocessor `size`
 cityscapes_crop_size = (512, 1024)
+# cityscapes_512x512.py's pipelines without the crop
 cityscapes_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
+    step for step in _base_.cityscapes_train_pipeline
+    if step.type != 'RandomCrop']
 cityscapes_target_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
+    step for step in _base_.cityscapes_target_pipeline
+    if step.type != 'RandomCrop']
 cityscapes_train_dataset = dict(pipeline=cityscapes_train_pipeline)
 cityscapes_target_dataset = dict(pipeline=cityscapes_target_pipeline)
 cityscapes_train_dataloader = dict(dataset=cityscapes_train_dataset)

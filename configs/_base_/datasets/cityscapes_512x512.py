@@ -13,58 +13,43 @@
 cityscapes_dataset_type = 'CityscapesDataset'
 cityscapes_data_root = 'data/cityscapes/'
 cityscapes_crop_size = (512, 512)
+# Pipeline steps (names starting with `__` stay out of the merged config).
+__load, __labels = dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')
+__resize = dict(type='Resize', scale=(1024, 512), keep_ratio=True)
+__flip, __pack = dict(type='RandomFlip', prob=0.5), dict(type='PackSegInputs')
 cityscapes_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
+    __load, __labels, __resize,
     dict(type='RandomCrop', crop_size=cityscapes_crop_size,
          cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
+    __flip, __pack]
 # Target domain: no labels are loaded, so the crop cannot (and must not) use
 # the target ground truth (no cat_max_ratio).
 cityscapes_target_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=cityscapes_crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-cityscapes_test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    # labels are loaded after the resize: predictions are resized back to the
-    # original label size
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
+    __load, __resize, dict(type='RandomCrop', crop_size=cityscapes_crop_size),
+    __flip, __pack]
+# labels are loaded after the resize: predictions are resized back to the
+# original label size
+cityscapes_test_pipeline = [__load, __resize, __labels, __pack]
+__cityscapes = dict(type=cityscapes_dataset_type, data_root=cityscapes_data_root)
 cityscapes_train_dataset = dict(
-    type=cityscapes_dataset_type,
-    data_root=cityscapes_data_root,
+    __cityscapes,
     data_prefix=dict(
         img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
     pipeline=cityscapes_train_pipeline)
 cityscapes_target_dataset = dict(
-    type=cityscapes_dataset_type,
-    data_root=cityscapes_data_root,
+    __cityscapes,
     data_prefix=dict(img_path='leftImg8bit/train'),
     pipeline=cityscapes_target_pipeline)
 cityscapes_val_dataset = dict(
-    type=cityscapes_dataset_type,
-    data_root=cityscapes_data_root,
+    __cityscapes,
     data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
     pipeline=cityscapes_test_pipeline)
 cityscapes_train_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
+    batch_size=2, num_workers=4, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=cityscapes_train_dataset)
 cityscapes_val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
+    batch_size=1, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=cityscapes_val_dataset)
 cityscapes_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])

@@ -32,71 +32,54 @@
 #   a maximum over noisy evaluations of the test set itself.
 # Prepare Cityscapes with mmseg's converter (gtFine *_labelTrainIds.png) and
 # the BDD100K night list with tools/dataset_converters/bdd100k_night.py.
+# Cityscapes val (the `day` domain of validation and testing, the Runner's
+# val/test loaders), the labelled train split and the train loader's
+# sampler/workers: cityscapes_val.py.
+_base_ = './cityscapes_val.py'
 mt_crop_size = (256, 256)
-mt_cityscapes_root = 'data/cityscapes/'
+mt_cityscapes_root = _base_.cityscapes_root
 # The offline "Day2Night (CS)" folder (tools/translate.py --out) and the
 # CycleGAN checkpoint named in the missing-folder error.
 mt_day2night_dir = 'data/cityscapes_day2night/leftImg8bit/train'
 mt_day2night_checkpoint = 'work_dirs/city2night/iter_700000.pth'
+# Pipeline steps (names starting with `__` stay out of the merged config).
+# Resize to 1024x512 (w x h), 256x256 crops (with cat_max_ratio where labels
+# are loaded), flips; a day image and its offline translation get the same
+# resize/crop/flip (LoadTranslatedImage + PackTranslatedSegInputs).
+__load, __labels = dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')
+__load_translated = dict(type='LoadTranslatedImage')
+__resize = dict(type='Resize', scale=(1024, 512), keep_ratio=True)
+__crop = dict(type='RandomCrop', crop_size=mt_crop_size)
+__crop_labelled = dict(__crop, cat_max_ratio=0.75)
+__flip = dict(type='RandomFlip', prob=0.5)
+__pack, __pack_pair = dict(type='PackSegInputs'), dict(
+    type='PackTranslatedSegInputs')
 # Day images alone (no translation): Table 1's baseline, and the on-the-fly
 # translation variant.
 mt_day_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=mt_crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-# Day image + its offline translation, same resize/crop/flip.
+    __load, __labels, __resize, __crop_labelled, __flip, __pack]
+# Day image + its offline translation.
 mt_day_pair_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadTranslatedImage'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=mt_crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackTranslatedSegInputs'),
-]
+    __load, __load_translated, __labels, __resize, __crop_labelled, __flip,
+    __pack_pair]
 # Unlabelled day image + its offline translation (the "all images from CS"
 # day stream, configs/mean_teacher/cs2night_all_cs_day.py).
 mt_day_pair_unlabelled_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadTranslatedImage'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=mt_crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackTranslatedSegInputs'),
-]
+    __load, __load_translated, __resize, __crop, __flip, __pack_pair]
 # Unlabelled night images: no labels, so no cat_max_ratio.
-mt_night_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=mt_crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-mt_test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
+mt_night_train_pipeline = [__load, __resize, __crop, __flip, __pack]
+mt_test_pipeline = _base_.test_pipeline
 mt_day_train_dataset = dict(
-    type='CityscapesDataset',
-    data_root=mt_cityscapes_root,
-    data_prefix=dict(
-        img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-    pipeline=mt_day_train_pipeline)
-mt_day_pair_train_dataset = dict(
-    type='Day2NightCityscapesDataset',
-    data_root=mt_cityscapes_root,
-    data_prefix=dict(
-        img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-    translated_dir=mt_day2night_dir,
+    _base_.cityscapes_train, pipeline=mt_day_train_pipeline)
+__translation = dict(
     translator_config='configs/cyclegan/city2night.py',
     translator_checkpoint=mt_day2night_checkpoint,
-    translate_scale=0.5,
+    translate_scale=0.5)
+mt_day_pair_train_dataset = dict(
+    _base_.cityscapes_train,
+    type='Day2NightCityscapesDataset',
+    translated_dir=mt_day2night_dir,
+    **__translation,
     pipeline=mt_day_pair_train_pipeline)
 # "All images from CS" (§4.1: "For SSL training, we utilize all images from
 # CS"): unlabelled day images for the day consistency pair (teacher on x,
@@ -119,9 +102,7 @@ mt_all_cs_day_dataset = dict(
             data_root=mt_cityscapes_root,
             data_prefix=dict(img_path=f'leftImg8bit/{split}'),
             translated_dir=f'data/cityscapes_day2night/leftImg8bit/{split}',
-            translator_config='configs/cyclegan/city2night.py',
-            translator_checkpoint=mt_day2night_checkpoint,
-            translate_scale=0.5,
+            **__translation,
             pipeline=mt_day_pair_unlabelled_pipeline)
         for split in mt_all_cs_day_splits
     ])
@@ -142,29 +123,17 @@ mt_night_train_dataset = dict(
     ])
 train_dataloader = dict(
     batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='UDADataset',
         source=mt_day_pair_train_dataset,
         target=mt_night_train_dataset))
-mt_day_val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CityscapesDataset',
-        data_root=mt_cityscapes_root,
-        data_prefix=dict(
-            img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-        pipeline=mt_test_pipeline))
+# The `day` domain: cityscapes_val.py's loader and evaluator (the Runner's
+# val/test loaders); MultiDomainValLoop adds `dz_val`, MultiDomainTestLoop
+# adds `night`, with the same loader settings.
+mt_day_val_dataloader = _base_.val_dataloader
+mt_day_evaluator = _base_.val_evaluator
 mt_night_test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    _base_.val_dataloader,
     dataset=dict(
         type='NightDrivingDataset',
         data_root='data/nighttime_driving/',
@@ -179,26 +148,16 @@ mt_night_test_dataloader = dict(
 # reported nowhere in Table 1. 19-class mIoU (IoUMetric: a class with no
 # ground truth and no prediction is left out of the mean).
 mt_night_select_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    _base_.val_dataloader,
     dataset=dict(
         type='DarkZurichDataset',
         data_root='data/dark_zurich/',
         data_prefix=dict(
             img_path='rgb_anon/val/night', seg_map_path='gt/val/night'),
         pipeline=mt_test_pipeline))
-mt_night_select_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-mt_day_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+mt_night_select_evaluator = _base_.val_evaluator
 mt_night_evaluator = dict(
     type='SubsetIoUMetric', classes='gt_present', iou_metrics=['mIoU'])
-# The Runner needs val_dataloader/val_evaluator: they are the `day` domain;
-# MultiDomainValLoop adds `dz_val`, MultiDomainTestLoop adds `night`.
-val_dataloader = mt_day_val_dataloader
-val_evaluator = mt_day_evaluator
-test_dataloader = mt_day_val_dataloader
-test_evaluator = mt_day_evaluator
 # Validation (and checkpoint selection, `dz_val/mIoU`) never touches the
 # Nighttime Driving test set: it is evaluated only by the test loop.
 val_cfg = dict(

@@ -14,9 +14,7 @@ night_driving_data_root = 'data/nighttime_driving/'
 night_driving_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
+    dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
 night_driving_test_dataset = dict(
     type=night_driving_dataset_type,
     data_root=night_driving_data_root,
@@ -25,9 +23,7 @@ night_driving_test_dataset = dict(
         seg_map_path='gtCoarse_daytime_trainvaltest/test/night'),
     pipeline=night_driving_test_pipeline)
 night_driving_test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
+    batch_size=1, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=night_driving_test_dataset)
 night_driving_evaluator = dict(

@@ -6,43 +6,28 @@ dataset_type = 'ToySegDataset'
 data_root = None  # None: the default cache folder; generated if missing
 toy_domain = 'source'
 crop_size = (64, 128)  # (h, w), the full image
+# Pipeline steps (names starting with `__` stay out of the merged config).
+__load, __labels = dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')
+__flip, __pack = dict(type='RandomFlip', prob=0.5), dict(type='PackSegInputs')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    # light scale jitter: zoom in by up to 1.5x, then crop back to 64x128
+    __load, __labels,
     dict(type='RandomResize', scale=(128, 64), ratio_range=(1.0, 1.5),
          keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
+    __flip, __pack]
+test_pipeline = [__load, __labels, __pack]
+__toy = dict(type=dataset_type, data_root=data_root, domain=toy_domain)
 train_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        domain=toy_domain,
-        split='train',
-        pipeline=train_pipeline))
+    dataset=dict(__toy, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
+    train_dataloader,
     batch_size=10,
-    num_workers=1,
-    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        domain=toy_domain,
-        split='val',
-        pipeline=test_pipeline))
+    dataset=dict(__toy, split='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

@@ -26,10 +26,6 @@ target_train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='UDADataset',
         source=dict(
@@ -37,9 +33,5 @@ train_dataloader = dict(
             data_root=gta_root,
             ann_file='train.txt',
             pipeline=source_train_pipeline),
-        target=dict(
-            type='CityscapesDataset',
-            data_root={{_base_.cityscapes_root}},
-            data_prefix=dict(
-                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-            pipeline=target_train_pipeline)))
+        # the unlabelled target: the loaded labels are not used
+        target=dict(_base_.cityscapes_train, pipeline=target_train_pipeline)))

@@ -23,23 +23,13 @@ unlabeled_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='UDADataset',
         source=dict(
-            type='CityscapesDataset',
-            data_root={{_base_.cityscapes_root}},
+            _base_.cityscapes_train,
             ann_file=f'splits/{split}_labeled.txt',
-            data_prefix=dict(
-                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
             pipeline=labeled_pipeline),
         target=dict(
-            type='CityscapesDataset',
-            data_root={{_base_.cityscapes_root}},
+            _base_.cityscapes_train,
             ann_file=f'splits/{split}_unlabeled.txt',
-            data_prefix=dict(
-                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
             pipeline=unlabeled_pipeline)))

@@ -10,32 +10,21 @@
 voc_root = 'data/VOCdevkit/VOC2012/'
 split = '1-8_seed0'
 crop_size = (321, 321)
-labeled_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    # VOC images are at most 500 px: fitting them into 500r x 500r with
-    # r ~ U(0.5, 1.5) scales them by about r (ClassMix code).
+# Pipeline steps (names starting with `__` stay out of the merged config).
+# VOC images are at most 500 px: fitting them into 500r x 500r with
+# r ~ U(0.5, 1.5) scales them by about r (ClassMix code); then crop and flip,
+# the same for labelled and unlabelled images.
+__load, __labels = dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')
+__augment = [
     dict(type='RandomResize', scale=(500, 500), ratio_range=(0.5, 1.5),
          keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
 ]
-unlabeled_pipeline = [
-    dict(type='LoadImageFromFile'),
-    # VOC images are at most 500 px: fitting them into 500r x 500r with
-    # r ~ U(0.5, 1.5) scales them by about r (ClassMix code).
-    dict(type='RandomResize', scale=(500, 500), ratio_range=(0.5, 1.5),
-         keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
+__pack = dict(type='PackSegInputs')
+labeled_pipeline = [__load, __labels, *__augment, __pack]
+unlabeled_pipeline = [__load, *__augment, __pack]
+test_pipeline = [__load, __labels, __pack]
 voc_common = dict(
     type='PascalVOCDataset',
     data_root=voc_root,
@@ -48,21 +37,21 @@ train_dataloader = dict(
     dataset=dict(
         type='UDADataset',
         source=dict(
-            **voc_common,
+            voc_common,
             ann_file=f'splits/{split}_labeled.txt',
             pipeline=labeled_pipeline),
         target=dict(
-            **voc_common,
+            voc_common,
             ann_file=f'splits/{split}_unlabeled.txt',
             pipeline=unlabeled_pipeline)))
+# evaluation on the 1449 val images (SegmentationClass labels) at their
+# original size, batch 1
 val_dataloader = dict(
+    train_dataloader,
     batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PascalVOCDataset',
-        data_root=voc_root,
+        voc_common,
         data_prefix=dict(
             img_path='JPEGImages', seg_map_path='SegmentationClass'),
         ann_file='ImageSets/Segmentation/val.txt',

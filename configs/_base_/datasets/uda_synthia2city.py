@@ -6,15 +6,8 @@
 # (docs/methods.md#dataset-formats).
 # Prepare SYNTHIA with tools/dataset_converters/synthia.py.
 _base_ = './uda_gta2city.py'
-crop_size = (512, 512)
 synthia_root = 'data/synthia/'
-source_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=(1280, 760), keep_ratio=False),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='PackSegInputs'),
-]
+# source pipeline: uda_gta2city.py's (SYNTHIA is 760x1280 already)
 train_dataloader = dict(
     dataset=dict(
         source=dict(
@@ -22,4 +15,4 @@ train_dataloader = dict(
             type='SynthiaDataset',
             data_root=synthia_root,
             ann_file='train.txt',
-            pipeline=source_train_pipeline)))
+            pipeline=_base_.source_train_pipeline)))

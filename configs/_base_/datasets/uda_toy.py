@@ -6,7 +6,7 @@
 _base_ = ['./toy_target.py']
 # Source: the toy base's train pipeline (scale jitter, crop, flip); target:
 # the same without labels (RandomCrop without cat_max_ratio, which needs them).
-source_pipeline = {{_base_.train_pipeline}}
+source_pipeline = _base_.train_pipeline
 target_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResize', scale=(128, 64), ratio_range=(1.0, 1.5),
@@ -15,13 +15,12 @@ target_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
+# toy_source.py's loader settings, batch 4 + 4, two workers
 train_dataloader = dict(
-    _delete_=True,
     batch_size=4,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
+        _delete_=True,
         type='UDADataset',
         source=dict(
             type='ToySegDataset', domain='source', split='train',
