@@ -5,16 +5,19 @@ All methods run in **one process, interleaved step by step** (source-only,
 DACS, mean teacher, ..., source-only, DACS, ...) with one torch thread, so
 that load drift on a shared machine hits every method alike; each ratio is
 computed per round (method step / source-only step of the same round) and
-reported as the median with its [min, max] over the rounds.
+reported as the median with its [min, max] over the rounds (100 toy
+rounds by default). ``--agree`` prints the table of repeated runs' ratios
+(``--json`` files) with their spread and floors.
 
 Per method:
 
-* step time: wall time from ``before_train_iter`` to ``after_train_iter``
-  (forward/backward passes, optimizer steps and the method's hooks: EMA
-  teacher, ramps; data loading excluded), after ``--warmup`` steps; and the
-  CPU time of the stepping thread over the same window (it does not count
-  the time other processes of a shared machine hold the cores). Garbage is
-  collected before every timed step and the collector is off during it;
+* step time: the CPU time of the stepping thread (``time.thread_time``)
+  from ``before_train_iter`` to ``after_train_iter`` (forward/backward
+  passes, optimizer steps and the method's hooks: EMA teacher, ramps; data
+  loading excluded), after ``--warmup`` steps - the measure: it does not
+  count the time other processes of a shared machine hold the cores - and
+  the wall time over the same window, reported but load-dependent. Garbage
+  is collected before every timed step and the collector is off during it;
 * FLOPs: floating-point operations of the convolutions and matrix products
   of one step (``torch.utils.flop_counter``, forward + backward), as a
   ratio to source-only. It is the floor of the time ratio where the step is
@@ -22,15 +25,21 @@ Per method:
   (optimizer, Python, data preprocessing) pull the time ratio towards 1,
   below the FLOP ratio;
 * peak live memory: the highest total of tensor bytes allocated during one
-  step and alive at the same time (``torch.profiler`` memory events), and
-  the growth of the process' peak resident set (Linux ``VmHWM`` reset
-  before the step) - both as ratios to source-only - and the live peak
-  within each ``record_function`` phase of the model (``dacs.source``,
+  step and alive at the same time (``torch.profiler`` memory events;
+  deterministic), as a ratio to source-only, and the live peak within each
+  ``record_function`` phase of the model (``dacs.source``,
   ``dacs.mix_loss``, ...). Beside DACS's live ratio, its floor: the peak of
   a source-only step that backwards two passes into the same gradients
   (what any DACS step must hold while its mixed pass runs: the source
   gradients and a second pass's activations), plus the mixed pass's own
   inputs (:func:`floor_step`, :func:`dacs_floor_bytes`);
+* RSS growth: the growth of the process' peak resident set (Linux
+  ``VmHWM``, reset after returning freed memory to the system) over each
+  of ``--rss-steps`` steps run after the timed ones with glibc's mmap
+  threshold fixed (:func:`fix_mmap_threshold`), median [min, max] of the
+  per-step ratios. It includes what is not a tensor (Python objects, the
+  autograd graph, library buffers) and depends on the allocator: reported
+  as information beside the live-tensor ratio;
 * shares of the step's CPU time: the EMA teacher update, the mixing and
   DACS's strong augmentation (CPU time of their calls: a part this small
   can have its wall time multiplied by a single preemption), and their sum
@@ -45,10 +54,12 @@ same number of target images.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python tools/benchmarks/cost.py [--iters 10]
+    OMP_NUM_THREADS=1 python tools/benchmarks/cost.py [--iters 100]
         [--warmup 2] [--batch 2] [--methods source_only dacs ...]
+        [--json run1.json]
     OMP_NUM_THREADS=1 python tools/benchmarks/cost.py --model r101 \\
         --crop 256 256 --batch 1 --iters 6
+    python tools/benchmarks/cost.py --agree toy=run1.json,run2.json,run3.json
 """
 import argparse
 import copy
