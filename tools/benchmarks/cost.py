@@ -5,16 +5,19 @@ All methods run in **one process, interleaved step by step** (source-only,
 DACS, mean teacher, ..., source-only, DACS, ...) with one torch thread, so
 that load drift on a shared machine hits every method alike; each ratio is
 computed per round (method step / source-only step of the same round) and
-reported as the median with its [min, max] over the rounds.
+reported as the median with its [min, max] over the rounds (100 toy
+rounds by default). ``--agree`` prints the table of repeated runs' ratios
+(``--json`` files) with their spread and floors.
 
 Per method:
 
-* step time: wall time from ``before_train_iter`` to ``after_train_iter``
-  (forward/backward passes, optimizer steps and the method's hooks: EMA
-  teacher, ramps; data loading excluded), after ``--warmup`` steps; and the
-  CPU time of the stepping thread over the same window (it does not count
-  the time other processes of a shared machine hold the cores). Garbage is
-  collected before every timed step and the collector is off during it;
+* step time: the CPU time of the stepping thread (``time.thread_time``)
+  from ``before_train_iter`` to ``after_train_iter`` (forward/backward
+  passes, optimizer steps and the method's hooks: EMA teacher, ramps; data
+  loading excluded), after ``--warmup`` steps - the measure: it does not
+  count the time other processes of a shared machine hold the cores - and
+  the wall time over the same window, reported but load-dependent. Garbage
+  is collected before every timed step and the collector is off during it;
 * FLOPs: floating-point operations of the convolutions and matrix products
   of one step (``torch.utils.flop_counter``, forward + backward), as a
   ratio to source-only. It is the floor of the time ratio where the step is
@@ -22,15 +25,21 @@ Per method:
   (optimizer, Python, data preprocessing) pull the time ratio towards 1,
   below the FLOP ratio;
 * peak live memory: the highest total of tensor bytes allocated during one
-  step and alive at the same time (``torch.profiler`` memory events), and
-  the growth of the process' peak resident set (Linux ``VmHWM`` reset
-  before the step) - both as ratios to source-only - and the live peak
-  within each ``record_function`` phase of the model (``dacs.source``,
+  step and alive at the same time (``torch.profiler`` memory events;
+  deterministic), as a ratio to source-only, and the live peak within each
+  ``record_function`` phase of the model (``dacs.source``,
   ``dacs.mix_loss``, ...). Beside DACS's live ratio, its floor: the peak of
   a source-only step that backwards two passes into the same gradients
   (what any DACS step must hold while its mixed pass runs: the source
   gradients and a second pass's activations), plus the mixed pass's own
   inputs (:func:`floor_step`, :func:`dacs_floor_bytes`);
+* RSS growth: the growth of the process' peak resident set (Linux
+  ``VmHWM``, reset after returning freed memory to the system) over each
+  of ``--rss-steps`` steps run after the timed ones with glibc's mmap
+  threshold fixed (:func:`fix_mmap_threshold`), median [min, max] of the
+  per-step ratios. It includes what is not a tensor (Python objects, the
+  autograd graph, library buffers) and depends on the allocator: reported
+  as information beside the live-tensor ratio;
 * shares of the step's CPU time: the EMA teacher update, the mixing and
   DACS's strong augmentation (CPU time of their calls: a part this small
   can have its wall time multiplied by a single preemption), and their sum
@@ -45,10 +54,12 @@ same number of target images.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python tools/benchmarks/cost.py [--iters 10]
+    OMP_NUM_THREADS=1 python tools/benchmarks/cost.py [--iters 100]
         [--warmup 2] [--batch 2] [--methods source_only dacs ...]
+        [--json run1.json]
     OMP_NUM_THREADS=1 python tools/benchmarks/cost.py --model r101 \\
         --crop 256 256 --batch 1 --iters 6
+    python tools/benchmarks/cost.py --agree toy=run1.json,run2.json,run3.json
 """
 import argparse
 import copy
@@ -79,6 +90,11 @@ METHODS = {
     'cyclegan': ('configs/cyclegan/toy_day2night.py', {}),
 }
 R101_CONFIG = 'configs/dacs/gta2city.py'
+# timed rounds by default: enough for the medians of the per-round CPU-time
+# ratios to repeat within a few percent on a shared 2-core machine
+DEFAULT_ITERS = dict(toy=100, r101=6)
+# RSS steps by default (after one settling step)
+DEFAULT_RSS_STEPS = dict(toy=8, r101=3)
 SCOPES = ('dacs.source', 'dacs.pseudo_label', 'dacs.mix', 'dacs.strong_aug',
           'dacs.mic', 'dacs.mix_loss', 'dacs.mix_backward',
           'mean_teacher.supervised', 'mean_teacher.teacher',
@@ -99,24 +115,59 @@ def _status_kib(key: str) -> int:
     raise RuntimeError(f'{key} not in /proc/self/status (Linux only)')
 
 
+def _libc():
+    try:
+        return ctypes.CDLL('libc.so.6')
+    except OSError:  # not glibc
+        return None
+
+
 def _trim() -> None:
     """Return freed heap memory to the OS so that RSS follows live memory."""
     gc.collect()
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except OSError:  # not glibc
-        pass
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
-class StepProbe:
-    """Measure one step: live-tensor peak, RSS growth, scope times."""
+# glibc's mallopt parameter and the threshold the RSS steps use
+M_MMAP_THRESHOLD = -3
+RSS_MMAP_THRESHOLD = 128 * 1024
+
+
+def fix_mmap_threshold(nbytes: int = RSS_MMAP_THRESHOLD) -> bool:
+    """Fix glibc's mmap threshold (by default it rises to the size of the
+    largest block freed so far, up to 32 MiB, after which large tensors
+    reuse heap memory that may or may not be resident: the RSS growth of a
+    step then depends on the allocator's history). With the threshold
+    fixed, every block of ``nbytes`` or more is mapped at allocation and
+    unmapped at free, so the resident set follows the live tensors and the
+    growth repeats. Set only after the timed steps (mapping every large
+    tensor costs page faults). Returns whether it was set."""
+    libc = _libc()
+    return bool(libc is not None and libc.mallopt(M_MMAP_THRESHOLD, nbytes))
+
+
+class RssProbe:
+    """Growth of the process' peak resident set (``VmHWM``) over one step,
+    after freed memory was returned to the system."""
 
     def __init__(self):
-        from torch.profiler import ProfilerActivity, profile
         _trim()
         self.rss0 = _status_kib('VmRSS')
         with open('/proc/self/clear_refs', 'w') as f:
             f.write('5')  # reset VmHWM to the current RSS
+
+    def stop(self) -> int:
+        return max((_status_kib('VmHWM') - self.rss0) * 1024, 0)
+
+
+class StepProbe:
+    """Measure one step: live-tensor peak per phase, scope times."""
+
+    def __init__(self):
+        from torch.profiler import ProfilerActivity, profile
+        _trim()
         self.prof = profile(activities=[ProfilerActivity.CPU],
                             profile_memory=True)
         self.prof.__enter__()
@@ -125,7 +176,6 @@ class StepProbe:
     def stop(self) -> dict:
         wall = time.perf_counter() - self.t0
         self.prof.__exit__(None, None, None)
-        rss = (_status_kib('VmHWM') - self.rss0) * 1024
         kineto = list(self.prof.profiler.kineto_results.events())
         events = sorted(
             (e.start_ns(), e.nbytes()) for e in kineto
@@ -137,8 +187,8 @@ class StepProbe:
         for evt in self.prof.key_averages():
             if evt.key in SCOPES:
                 scopes[evt.key] = evt.cpu_time_total * 1e-6 / wall
-        return dict(live_peak_bytes=peak, rss_growth_bytes=max(rss, 0),
-                    scopes=scopes, phase_peak_bytes=phases)
+        return dict(live_peak_bytes=peak, scopes=scopes,
+                    phase_peak_bytes=phases)
 
 
 def live_peaks(events, spans):
@@ -317,7 +367,7 @@ def time_model_parts(model, mix, aug):
     return mixer is not None, has_aug
 
 
-def run_toy(methods, batch, iters, warmup) -> dict:
+def run_toy(methods, batch, iters, warmup, rss_steps=3) -> dict:
     """Every method's Runner in a thread, stepping in turn."""
     import torch
     from mmengine.hooks import Hook
@@ -329,9 +379,12 @@ def run_toy(methods, batch, iters, warmup) -> dict:
     torch.set_num_threads(1)
     timed_end = warmup + iters
     mem_iter, flop_iter = timed_end, timed_end + 1  # after the timing
+    # RSS steps: one to settle the allocator under the fixed mmap threshold
+    # (its first step reuses heap blocks freed before), then ``rss_steps``
+    rss_iters = range(flop_iter + 1, flop_iter + 2 + rss_steps)
     baton = Baton(methods)
-    rec = {m: dict(steps=[], cpu=[], ema=[], mix=[], aug=[], has_ema=False,
-                   has_mixer=False, has_aug=False, error=None)
+    rec = {m: dict(steps=[], cpu=[], ema=[], mix=[], aug=[], rss=[],
+                   has_ema=False, has_mixer=False, has_aug=False, error=None)
            for m in methods}
 
     class Cost:
@@ -370,6 +423,9 @@ def run_toy(methods, batch, iters, warmup) -> dict:
                 from torch.utils.flop_counter import FlopCounterMode
                 self.flops = FlopCounterMode(display=False)
                 self.flops.__enter__()
+            elif runner.iter in rss_iters:
+                fix_mmap_threshold()  # timing is over
+                self.rss = RssProbe()
             self.c0, self.t0 = time.thread_time(), time.perf_counter()
 
         def after_train_iter(self, runner, data_batch):
@@ -397,6 +453,10 @@ def run_toy(methods, batch, iters, warmup) -> dict:
             elif runner.iter == flop_iter:
                 self.flops.__exit__(None, None, None)
                 r['flops'] = int(self.flops.get_total_flops())
+            elif runner.iter in rss_iters:
+                growth = self.rss.stop()
+                if runner.iter > rss_iters.start:
+                    r['rss'].append(growth)
 
     class First(Hook):
         priority = 'HIGHEST'  # before the method's own hooks (ramps)
@@ -423,7 +483,8 @@ def run_toy(methods, batch, iters, warmup) -> dict:
     def work(name, tmp):
         try:
             baton.wait(name)  # runners are built one at a time, in order
-            cfg = build_cfg(name, batch, flop_iter + 1, osp.join(tmp, name))
+            cfg = build_cfg(name, batch, rss_iters.stop,
+                            osp.join(tmp, name))
             runner = Runner.from_cfg(cfg)
             cost = Cost(name)
             runner.register_hook(First(cost))
@@ -506,7 +567,7 @@ def make_batch(batch: int, crop, num_classes: int, seed: int = 0):
                 target_inputs=imgs(), target_data_samples=samples(False))
 
 
-def run_r101(batch, crop, iters, warmup) -> dict:
+def run_r101(batch, crop, iters, warmup, rss_steps=3) -> dict:
     import torch
     from mmengine.optim import OptimWrapper
 
@@ -534,7 +595,7 @@ def run_r101(batch, crop, iters, warmup) -> dict:
                 ema[0] += time.thread_time() - t
 
         steps[name] = (step, ema, mix, aug, model, ow, data)
-        rec[name] = dict(steps=[], cpu=[], ema=[], mix=[], aug=[],
+        rec[name] = dict(steps=[], cpu=[], ema=[], mix=[], aug=[], rss=[],
                          has_ema=alpha is not None, has_mixer=has_mixer,
                          has_aug=has_aug)
     for i in range(warmup + iters):  # interleaved, step by step
@@ -565,6 +626,17 @@ def run_r101(batch, crop, iters, warmup) -> dict:
             rec[name]['floor_two_pass_bytes'] = probe.stop()['live_peak_bytes']
             rec[name]['floor_live_bytes'] = dacs_floor_bytes(
                 rec[name]['floor_two_pass_bytes'], shape[0], shape[-2:])
+    fix_mmap_threshold()  # timing is over
+    for i in range(1 + rss_steps):  # interleaved; the first settles
+        for name, (step, *_) in steps.items():
+            gc.collect()
+            gc.disable()
+            probe = RssProbe()
+            step()
+            growth = probe.stop()
+            gc.enable()
+            if i:
+                rec[name]['rss'].append(growth)
     return rec
 
 
@@ -590,10 +662,14 @@ def summarise(rec, base='source_only') -> list:
                for i, c in enumerate(r['cpu'])]
         floor = b.get('floor_live_bytes') if name == 'dacs' else None
         base_live = b['live_peak_bytes']
+        rss, base_rss = r.get('rss') or [], b.get('rss') or []
+        rss_ratios = [x / y for x, y in zip(rss, base_rss) if y]
         row = dict(
             method=name,
             step_ms=1e3 * statistics.median(r['steps']),
             step_ms_range=[1e3 * min(r['steps']), 1e3 * max(r['steps'])],
+            cpu_ms=1e3 * statistics.median(r['cpu']),
+            cpu_ms_range=[1e3 * min(r['cpu']), 1e3 * max(r['cpu'])],
             flop_ratio=r['flops'] / b['flops'] if b['flops'] else None,
             gflops=r['flops'] / 1e9,
             live_mb=r['live_peak_bytes'] / 2**20,
@@ -601,9 +677,10 @@ def summarise(rec, base='source_only') -> list:
                         if base_live else None),
             live_floor_ratio=(floor / base_live
                               if floor and base_live else None),
-            rss_mb=r['rss_growth_bytes'] / 2**20,
-            rss_ratio=(r['rss_growth_bytes'] / b['rss_growth_bytes']
-                       if b['rss_growth_bytes'] else None),
+            rss_mb=statistics.median(rss) / 2**20 if rss else None,
+            rss_ratio=statistics.median(rss_ratios) if rss_ratios else None,
+            rss_ratio_range=([min(rss_ratios), max(rss_ratios)]
+                             if rss_ratios else None),
             ema_share=sum(parts['ema']) / total if has['ema'] else None,
             mix_share=sum(parts['mix']) / total if has['mix'] else None,
             aug_share=sum(parts['aug']) / total if has['aug'] else None,
@@ -614,7 +691,10 @@ def summarise(rec, base='source_only') -> list:
             scopes=r.get('scopes', {}),
             phase_peak_mb={k: v / 2**20 for k, v in
                            r.get('phase_peak_bytes', {}).items()},
-            rounds=len(r['steps']))
+            rounds=len(r['steps']),
+            per_round=dict(cpu_s=r['cpu'], wall_s=r['steps'],
+                           cpu_ratio=cpu_ratios, wall_ratio=ratios,
+                           rss_bytes=rss, rss_ratio=rss_ratios))
         row['time_ratio'], row['time_ratio_range'] = _med_range(ratios)
         row['cpu_ratio'], row['cpu_ratio_range'] = _med_range(cpu_ratios)
         rows.append(row)
@@ -631,25 +711,27 @@ def table(rows) -> str:
     def rng(v, r, fmt=f):
         return f'{fmt(v)} [{fmt(r[0])}, {fmt(r[1])}]'
 
-    lines = [
-        '| method | step (ms), median [min, max] | CPU time × source-only, '
-        'median [min, max] | wall time × | FLOPs × (time floor) | '
-        'live peak (MiB) | live × | live floor × | RSS growth (MiB) | '
-        'RSS × | EMA | mixing | strong aug | EMA + mixing + aug, median '
-        '[min, max] |',
-        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ]
     def ms(v):
         return format(v, '.1f')
 
+    lines = [
+        '| method | CPU time per step (ms), median [min, max] | '
+        'CPU time × source-only, median [min, max] | wall time × '
+        '(load-dependent) | FLOPs × (time floor) | live peak (MiB) | '
+        'live × | live floor × | RSS growth (MiB) | RSS × | EMA | mixing | '
+        'strong aug | EMA + mixing + aug, median [min, max] |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
     for r in rows:
+        rss = ('-' if r['rss_ratio'] is None else
+               rng(r['rss_ratio'], r['rss_ratio_range']))
         lines.append(
-            f"| {r['method']} | {rng(r['step_ms'], r['step_ms_range'], ms)} | "
+            f"| {r['method']} | {rng(r['cpu_ms'], r['cpu_ms_range'], ms)} | "
             f"{rng(r['cpu_ratio'], r['cpu_ratio_range'])} | "
             f"{rng(r['time_ratio'], r['time_ratio_range'])} | "
             f"{f(r['flop_ratio'])} | {r['live_mb']:.1f} | "
             f"{f(r['live_ratio'])} | {f(r['live_floor_ratio'])} | "
-            f"{r['rss_mb']:.1f} | {f(r['rss_ratio'])} | "
+            f"{f(r['rss_mb'], '.1f')} | {rss} | "
             f"{pct(r['ema_share'])} | {pct(r['mix_share'])} | "
             f"{pct(r['aug_share'])} | "
             + ('-' if r['uda_share'] is None else
@@ -675,6 +757,70 @@ def phase_table(rows) -> str:
     return '\n'.join(lines)
 
 
+# (row key, label, floor key) of the ratios compared across runs
+AGREE_RATIOS = (('cpu_ratio', 'CPU time', 'flop_ratio'),
+                ('time_ratio', 'wall time (load-dependent)', 'flop_ratio'),
+                ('live_ratio', 'live memory', 'live_floor_ratio'),
+                ('rss_ratio', 'RSS growth', None))
+
+
+def spread(values):
+    """(max - min) / min of the runs' values, None if any is missing."""
+    if not values or any(v is None for v in values) or min(values) <= 0:
+        return None
+    return (max(values) - min(values)) / min(values)
+
+
+def agreement_table(groups, tolerance=0.1):
+    """Markdown table of every ratio over repeated runs.
+
+    Args:
+        groups: ``{label: [rows of run 1, rows of run 2, ...]}`` (the
+            ``rows`` of :func:`summarise`, e.g. from ``--json`` files), one
+            group per model.
+        tolerance: the spread above which a ratio is listed as disagreeing.
+
+    Returns:
+        tuple: the table and the ``(label, method, ratio, spread)`` of the
+        ratios whose spread - (max - min) / min over the runs - exceeds
+        ``tolerance`` or cannot be computed.
+    """
+    labels = list(groups)
+    methods = list(dict.fromkeys(
+        r['method'] for runs in groups.values() for rows in runs
+        for r in rows if r['method'] != 'source_only'))
+    head = ['method', 'ratio to source-only']
+    for label in labels:
+        head += [f'{label} run {i + 1}' for i in range(len(groups[label]))]
+        head += [f'{label} spread', f'{label} floor']
+    lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
+    bad = []
+
+    def f(v):
+        return '-' if v is None else f'{v:.2f}'
+
+    for m in methods:
+        for key, name, floor_key in AGREE_RATIOS:
+            cells = [m, name]
+            for label in labels:
+                found = [next((r for r in rows if r['method'] == m), None)
+                         for rows in groups[label]]
+                vals = [None if r is None else r.get(key) for r in found]
+                if all(r is None for r in found):
+                    cells += ['-'] * (len(found) + 2)
+                    continue
+                sp = spread(vals)
+                if sp is None or sp > tolerance:
+                    bad.append((label, m, name, sp))
+                floors = [r.get(floor_key) for r in found
+                          if r is not None and floor_key]
+                cells += [f(v) for v in vals]
+                cells += ['-' if sp is None else f'{100 * sp:.0f}%',
+                          f(floors[0]) if floors else '-']
+            lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines), bad
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--model', choices=['toy', 'r101'], default='toy')
@@ -683,29 +829,72 @@ def parse_args(argv=None):
     p.add_argument('--batch', type=int, default=2)
     p.add_argument('--crop', type=int, nargs=2, default=(256, 256),
                    metavar=('H', 'W'), help='r101 crop')
-    p.add_argument('--iters', type=int, default=10,
-                   help='timed rounds (one step of every method each)')
+    p.add_argument('--iters', type=int, default=None,
+                   help='timed rounds (one step of every method each; '
+                   f'default {DEFAULT_ITERS["toy"]} toy, '
+                   f'{DEFAULT_ITERS["r101"]} r101)')
     p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--rss-steps', type=int, default=None,
+                   help='steps per method measuring RSS growth (after the '
+                   'timed ones and one settling step, with a fixed mmap '
+                   f'threshold; default {DEFAULT_RSS_STEPS["toy"]} toy, '
+                   f'{DEFAULT_RSS_STEPS["r101"]} r101)')
     p.add_argument('--json', default=None, help='write the results here')
+    p.add_argument('--agree', nargs='+', default=None,
+                   metavar='LABEL=RUN1.json,RUN2.json,...',
+                   help='do not measure: print the agreement table of the '
+                   '--json files of repeated runs, one group per label')
     return p.parse_args(argv)
+
+
+def agree_main(specs):
+    groups = {}
+    for spec in specs:
+        label, _, files = spec.rpartition('=')
+        runs = []
+        for fn in files.split(','):
+            with open(fn) as f:
+                runs.append(json.load(f)['rows'])
+        groups[label or f'group {len(groups) + 1}'] = runs
+    text, bad = agreement_table(groups)
+    print(text)
+    print('\nspread: (max - min) / min over the runs; floor: the FLOP ratio '
+          'for time, the derived floor for DACS\'s live memory')
+    print('not within 10%: ' + ('none' if not bad else '; '.join(
+        f'{lab} {m} {name} '
+        + ('(missing)' if sp is None else f'{100 * sp:.0f}%')
+        for lab, m, name, sp in bad)))
+    return bad
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.agree:
+        return agree_main(args.agree)
+    if args.iters is None:
+        args.iters = DEFAULT_ITERS[args.model]
+    if args.rss_steps is None:
+        args.rss_steps = DEFAULT_RSS_STEPS[args.model]
     if args.iters < 1 or args.warmup < 0 or args.batch < 1:
         raise SystemExit('--iters and --batch must be >= 1, --warmup >= 0')
     if args.model == 'toy':
         methods = list(dict.fromkeys(['source_only'] + list(args.methods)))
-        rec = run_toy(methods, args.batch, args.iters, args.warmup)
+        rec = run_toy(methods, args.batch, args.iters, args.warmup,
+                      args.rss_steps)
         what = f'toy configs, batch {args.batch}'
     else:
-        rec = run_r101(args.batch, args.crop, args.iters, args.warmup)
+        rec = run_r101(args.batch, args.crop, args.iters, args.warmup,
+                       args.rss_steps)
         what = (f'DeepLabV2-R101 ({R101_CONFIG} model), '
                 f'{args.crop[0]}x{args.crop[1]}, batch {args.batch}+'
                 f'{args.batch}')
     rows = summarise(rec)
     print(f'Cost per training step, {what}; 1 thread, methods interleaved '
-          f'step by step, {args.iters} rounds after {args.warmup} warm-up')
+          f'step by step, {args.iters} rounds after {args.warmup} warm-up; '
+          f'ratios: median [min, max] of the per-round ratios (RSS: of '
+          f'{args.rss_steps} steps after the timed ones)')
+    print('CPU time (this thread) is the measure; wall time also counts the '
+          'time other processes hold the cores (load-dependent)')
     print(table(rows))
     phases = phase_table(rows)
     if phases:

@@ -194,10 +194,12 @@ def main(argv=None) -> str:
         parts.append(section(
             'Cost of a training iteration relative to source-only', cmd,
             res))
-        parts.append('Step time: median over the timed iterations of one '
-                     'process with 1 thread (hooks included, data loading '
-                     'excluded); memory: increase of peak RSS during '
-                     'training. On a shared CPU, compare ratios of one run.')
+        parts.append('Methods interleaved step by step in one process with '
+                     '1 thread; ratios: median [min, max] of the per-round '
+                     'ratios (hooks included, data loading excluded). CPU '
+                     'time is the measure, wall time depends on the load; '
+                     'memory: live-tensor peak of one step (and RSS growth, '
+                     'allocator-dependent). See docs/performance.md.')
     text = '\n'.join(parts).rstrip() + '\n'
     out = osp.abspath(args.out)
     os.makedirs(osp.dirname(out), exist_ok=True)
