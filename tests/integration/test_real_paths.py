@@ -646,9 +646,11 @@ def test_short_run_overrides_are_documented():
 
 
 def _env():
-    # `python` of the documented commands is this interpreter
-    return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-                PYTHONPATH=ROOT,
+    # `python` of the documented commands is this interpreter; torch threads
+    # follow the tools' documented rule (docs/performance.md: cores per
+    # process minus dataloader workers, or OMP_NUM_THREADS if it is set), so
+    # one training at a time uses the whole machine
+    return dict(os.environ, PYTHONPATH=ROOT,
                 PATH=osp.dirname(PYTHON) + os.pathsep + os.environ['PATH'])
 
 
