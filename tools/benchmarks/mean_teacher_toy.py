@@ -10,6 +10,9 @@ The shape of Table 1 of Scherer et al. (2021): for each seed, the rows
 * ``full``: + the masked consistency on night and day images
   (``toy_full.py``);
 * optionally ``translated_only`` (``toy_translated_only.py``);
+* optionally ``oracle`` (``toy_oracle_night.py``): the baseline trained on
+  the labelled night training images instead of the day ones (the upper
+  bound of the night column);
 
 are trained with the same tiny model, optimiser and schedule through
 mmengine's ``Runner`` and evaluated by the teacher on both domains in one
@@ -43,13 +46,15 @@ CONFIGS = dict(
     source_only='toy_source_only.py',
     translated_only='toy_translated_only.py',
     translated='toy_translated.py',
-    full='toy_full.py')
+    full='toy_full.py',
+    oracle='toy_oracle_night.py')
 DEFAULT_ROWS = ('source_only', 'translated', 'full')
 LABELS = dict(
     source_only='Baseline - Daytime',
     translated_only='Day2Night',
     translated='Day2Night + Daytime',
-    full='SSL + Day2Night + Daytime + Night')
+    full='SSL + Day2Night + Daytime + Night',
+    oracle='Oracle - labelled Night')
 
 
 def make_cfg(row: str, seed: int, work_dir: str, iters: Optional[int] = None,

@@ -217,3 +217,42 @@ def test_dacs_rows_thesis_weight_and_distribution_alignment(tmp_path):
     assert da.model.pseudo_label.mode == 'none'  # otherwise the toy's DACS
     hooks = [h['type'] for h in da.custom_hooks]
     assert 'PseudoLabelDiagnosticHook' in hooks and 'EMATeacherHook' in hooks
+
+
+def test_oracle_rows_train_on_the_evaluated_domain(tmp_path):
+    """The oracle rows of the mean-teacher and SIE toy benchmarks: the
+    baseline's recipe, trained on the labelled images of the domain the
+    table evaluates (night / target), with the variant's knobs."""
+    from tools.benchmarks import harness
+    mt = _load('mean_teacher_toy')
+    knobs = dict(harness.VARIANTS['dark0.95-a'])
+    base = mt.make_cfg('source_only', 0, str(tmp_path), 9)
+    orc = mt.make_cfg('oracle', 0, str(tmp_path), 9, variant='dark0.95-a',
+                      knobs=knobs)
+    assert base.train_dataloader.dataset.domain == 'source'
+    assert orc.train_dataloader.dataset.domain == 'night'
+    assert orc.train_dataloader.dataset.night_darkness == 0.95
+    # otherwise the baseline: no translation, no consistency, same schedule
+    for key in ('sup_translated', 'night_consistency', 'day_consistency',
+                'eval_model'):
+        assert orc.model[key] == base.model[key], key
+    assert orc.train_dataloader.batch_size == base.train_dataloader.batch_size
+    assert orc.optim_wrapper == base.optim_wrapper
+    assert [d['prefix'] for d in orc.val_cfg.domains] == ['day', 'night']
+    assert mt.parse_args(['--rows', 'oracle']).rows == ['oracle']
+    sie = _load('sie_toy')
+    knobs = dict(harness.VARIANTS['shift0.6-b'])
+    so = sie.make_cfg('source_only', 0, str(tmp_path), 5, variant='v',
+                      knobs=knobs)
+    orc = sie.make_cfg('oracle', 0, str(tmp_path), 5, variant='v',
+                       knobs=knobs)
+    assert so.train_dataloader.dataset.domain == 'source'
+    assert orc.train_dataloader.dataset.domain == 'target'
+    assert orc.train_dataloader.dataset.shift_strength == 0.6
+    assert orc.train_cfg.source_only_iters == 5 and \
+        orc.train_cfg.max_rounds == 0
+    assert orc.optim_wrapper == so.optim_wrapper
+    assert orc.val_dataloader.dataset.domain == 'target'
+    assert orc.work_dir == osp.join(str(tmp_path), 'v', 'oracle_seed0')
+    assert 'oracle' not in sie.parse_args([]).methods
+    assert 'oracle' in sie.parse_args(['--methods', 'sie', 'oracle']).methods
