@@ -270,7 +270,8 @@ def _source_ckpt(path, options=None):
     cfg = Config.fromfile(SIE_TOY)
     cfg.merge_from_dict(options or {})
     torch.manual_seed(0)
-    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(),
+    # a source-only run's checkpoint: the plain segmentor SIE wraps
+    torch.save({'state_dict': MODELS.build(cfg.model.segmentor).state_dict(),
                 'meta': {}}, str(path))
     return str(path)
 
@@ -298,7 +299,7 @@ def test_sie_mismatched_load_from_stops_with_an_error(tmp_path):
     from mmda.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     other = _source_ckpt(tmp_path / 'other.pth',
-                         {'model.decode_head.num_classes': 7})
+                         {'model.segmentor.decode_head.num_classes': 7})
     runner = _sie_runner(tmp_path / 'w', load_from=other)
     with pytest.raises(ValueError, match=r'does not fit the model.*shape.*'
                        r'decode_head.*_source_only\.py'):

@@ -131,7 +131,11 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: dict,
     migrate = getattr(model, 'migrate_state_dict', None)
     if migrate is not None:  # e.g. SIE's student under a plain checkpoint
         state = migrate(state)
-    own = model.state_dict()
+    # the step counters are not weights (a migrated plain checkpoint gets
+    # them at 0): only the network's tensors count
+    counters = set(getattr(model, '_counters', ()))
+    own = {k: v for k, v in model.state_dict().items() if k not in counters}
+    state = {k: v for k, v in state.items() if k not in counters}
     missing = [k for k in own if k not in state]
     bad = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items()
            if k in state and hasattr(state[k], 'shape')
