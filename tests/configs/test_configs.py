@@ -68,6 +68,7 @@ def test_config_loads(path):
     assert 'train_cfg' in cfg and 'optim_wrapper' in cfg, _rel(path)
 
 
+@pytest.mark.slow
 def test_every_model_builds(tmp_path):
     """Build each distinct model config once (many configs share one)."""
     seen = {}
@@ -111,6 +112,7 @@ def test_five_line_user_config(tmp_path):
     assert len(student.backbone.layer3) == 6
 
 
+@pytest.mark.slow
 def test_every_config_keeps_the_runtime_hooks():
     """default_runtime.py's hooks (timer ... and the guards) are in every
     complete config: a config changes single entries, it never replaces the

@@ -131,6 +131,7 @@ def test_mmseg_inferencer_with_scope(toy_ckpt, tmp_path):
     assert glob.glob(str(tmp_path / 'vis' / '*.png'))
 
 
+@pytest.mark.slow
 def test_tools_test_show_dir(toy_ckpt, tmp_path):
     show_dir = tmp_path / 'show'
     env = dict(os.environ, OMP_NUM_THREADS='1',

@@ -44,6 +44,7 @@ def _real_configs():
 # ---------------------------------------------------------------------------
 # weights: local files only, named with their key (items 1-3)
 # ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_no_real_config_downloads_weights_at_run_time():
     """Item 1: the deeplabv2_r101 configs named torchvision://resnet101."""
     from mmda.utils.weights import REMOTE_PREFIXES, iter_weight_files
@@ -66,6 +67,7 @@ def test_no_real_config_downloads_weights_at_run_time():
         assert rel in r101, rel
 
 
+@pytest.mark.slow
 def test_every_weight_file_is_documented():
     """docs/pretrained_weights.md lists every file every real config
     names, and the error knows how to obtain each."""
@@ -102,6 +104,7 @@ def test_missing_resnet101_error_names_file_key_and_url(tmp_path):
     check_weight_files(cfg, root=str(tmp_path))
 
 
+@pytest.mark.slow
 def test_train_py_stops_before_downloading(tmp_path):
     """tools/train.py on a DeepLabV2-R101 config without the file: an error
     naming the file, the key and the URL (before: URLError offline)."""
@@ -170,6 +173,7 @@ def test_load_time_errors_name_the_run_and_key(tmp_path):
 # ---------------------------------------------------------------------------
 # item 6: fresh clone
 # ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_converters_create_the_checkpoints_folder(tmp_path):
     import importlib.util
 
@@ -276,6 +280,7 @@ def _source_ckpt(path, options=None):
     return str(path)
 
 
+@pytest.mark.slow
 def test_sie_train_cfg_max_iters_caps_the_run(tmp_path):
     """Item 5: `train_cfg.max_iters=2` (before: TypeError unexpected keyword
     'max_iters'): two iterations, one validation, a last checkpoint."""
@@ -293,6 +298,7 @@ def test_sie_train_cfg_max_iters_caps_the_run(tmp_path):
         _sie_runner(tmp_path / 'w2', **{'train_cfg.max_iters': 0}).train()
 
 
+@pytest.mark.slow
 def test_sie_mismatched_load_from_stops_with_an_error(tmp_path):
     """Item 5: a checkpoint of another architecture (before: loaded nothing,
     logged two key lists and self-trained the random model, exit 0)."""
@@ -318,6 +324,7 @@ def test_sie_mismatched_load_from_stops_with_an_error(tmp_path):
     assert runner.iter == 1
 
 
+@pytest.mark.slow
 def test_sie_round_without_examples_says_why(tmp_path, monkeypatch):
     """Item 5: 24 target images at p = 0.1 -> floor(N_c * 0.1 / 19) = 0 for
     every class: the round must say so. Also item 8: the generation time is
@@ -573,6 +580,7 @@ def test_preparation_block_has_every_step():
                      setup, re.M), 'make test installs the [datasets] extra'
 
 
+@pytest.mark.slow
 def test_weights_block_makes_every_named_file():
     """docs/pretrained_weights.md "The commands in order" has a command
     for every weight file a real config names."""

@@ -42,6 +42,7 @@ def _summary(runner):
     return [type(h).__name__ for h in runner.hooks], types
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS)
 def test_entry_points_build_the_same_runner(config, tmp_path):
     path = osp.join(ROOT, config)

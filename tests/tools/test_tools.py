@@ -120,6 +120,7 @@ def test_corrupt_checkpoint_gives_clear_error(full_run, tmp_path):
     assert 'truncated.pth' in proc.stderr and 'truncated' in proc.stderr
 
 
+@pytest.mark.slow
 def test_missing_config_gives_clear_error():
     proc = run([sys.executable, 'tools/train.py', 'configs/nope/missing.py'],
                check=False)
@@ -128,6 +129,7 @@ def test_missing_config_gives_clear_error():
     assert 'configs/nope/missing.py' in proc.stderr
 
 
+@pytest.mark.slow
 def test_unknown_model_type_names_the_type(tmp_path):
     proc = run([
         sys.executable, 'tools/train.py', CFG, '--work-dir', str(tmp_path),

@@ -163,6 +163,7 @@ def test_hook_missing_attribute_fails_early():
         hook.before_train(FakeRunner(Model()))
 
 
+@pytest.mark.slow
 def test_hook_in_runner_with_resume(tmp_path):
     from mmengine.hooks import Hook
     from mmengine.runner import Runner

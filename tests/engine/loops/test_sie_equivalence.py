@@ -105,6 +105,7 @@ def record_run(work_dir: str) -> dict:
                 weights=h.hexdigest())
 
 
+@pytest.mark.slow
 def test_sie_run_matches_the_recorded_reference(tmp_path):
     with open(REFERENCE) as f:
         ref = json.load(f)

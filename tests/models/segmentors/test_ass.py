@@ -605,6 +605,7 @@ def _assert_same(a, b, path=''):
         assert a == b, path
 
 
+@pytest.mark.slow
 def test_resume_restores_all_networks_and_optimizers(domains, tmp_path):
     full = _train(_runner_cfg(domains, str(tmp_path / 'full'), 4))
     ck_full = torch.load(str(tmp_path / 'full' / 'iter_4.pth'),

@@ -372,6 +372,7 @@ def _state(runner):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+@pytest.mark.slow
 def test_runner_train_and_exact_resume(tmp_path):
     from mmengine.runner import Runner
     full = Runner.from_cfg(toy_cfg(tmp_path / 'full', 4, val=True))

@@ -455,6 +455,7 @@ class _MTRecordHook(Hook):
              int(m.ema_step)))
 
 
+@pytest.mark.slow
 def test_ramps_through_runner_and_resume(tmp_path):
     from mmengine.runner import Runner
     torch.set_num_threads(1)
