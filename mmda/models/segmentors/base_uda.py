@@ -80,6 +80,8 @@ class BaseUDASegmentor(BaseSegmentor):
             applies).
         init_cfg (dict, optional): initialisation config.
     """
+    #: step counters (buffers, checkpointed; not segmentor weights)
+    _counters = ('ema_step', 'uda_iter')
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -151,8 +153,8 @@ class BaseUDASegmentor(BaseSegmentor):
             self.teacher.requires_grad_(False)
             self.teacher.eval()
 
-        self.register_buffer('ema_step', torch.zeros((), dtype=torch.long))
-        self.register_buffer('uda_iter', torch.zeros((), dtype=torch.long))
+        for name in self._counters:
+            self.register_buffer(name, torch.zeros((), dtype=torch.long))
         # Visualisation: UDAVisualizationHook sets ``vis_requested``; the
         # training step then stores detached CPU tensors in ``vis_data``.
         self.vis_requested = False

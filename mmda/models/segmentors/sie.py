@@ -68,9 +68,6 @@ class SIE(BaseUDASegmentor):
         self.source_excluded_losses = tuple(source_excluded_losses)
         self.deterministic_steps = bool(deterministic_steps)
 
-    #: the counters of :class:`BaseUDASegmentor` (not segmentor weights)
-    _counters = ('ema_step', 'uda_iter')
-
     @classmethod
     def migrate_state_dict(cls, state: dict, prefix: str = '') -> dict:
         """``state`` with the keys of a plain segmentor moved under
